@@ -1,0 +1,196 @@
+import { z } from 'zod';
+
+/**
+ * The settings schema, defaults and validation. Settings arrive as `initializationOptions.xencode` and as the
+ * `xencode` section of `workspace/configuration`. A bad value is reported by its key and replaced by its default;
+ * nothing here throws.
+ */
+
+export const DEFAULT_OLLAMA_PORT = 11434;
+export const DEFAULT_MODEL = 'qwen2.5-coder:1.5b-base';
+export const ENSEMBLE_METHODS = ['hybrid', 'vote', 'weighted', 'consensus'] as const;
+
+/** Accepts what users put in OLLAMA_HOST: `host`, `host:port`, `http://host`, `https://host:port/`. */
+export function normalizeHost(raw: string): string {
+  let host = raw.trim().replace(/\/+$/, '');
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(host)) host = `http://${host}`;
+  const url = new URL(host);
+  // 0.0.0.0 is what a server binds to, not an address to connect to.
+  if (url.hostname === '0.0.0.0') url.hostname = '127.0.0.1';
+  if (!url.port && url.protocol === 'http:' && !/:\d+$/.test(host)) url.port = String(DEFAULT_OLLAMA_PORT);
+  return url.toString().replace(/\/+$/, '');
+}
+
+const hostSchema = z
+  .string()
+  .min(1)
+  .superRefine((value, ctx) => {
+    try {
+      const url = new URL(normalizeHost(value));
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('scheme');
+    } catch {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: `"${value}" is not a host (expected e.g. http://127.0.0.1:11434)` });
+    }
+  })
+  .transform(normalizeHost);
+
+const modelSchema = z
+  .object({
+    name: z.string().min(1),
+    host: hostSchema.optional(),
+    weight: z.number().positive().finite().default(1),
+  })
+  .strict();
+
+function settingsSchema(defaultHost: string) {
+  return z
+    .object({
+      ollama: z
+        .object({
+          host: hostSchema.default(defaultHost),
+          keepAlive: z.string().min(1).default('30m'),
+        })
+        .strict()
+        .default({}),
+      models: z
+        .array(z.preprocess((v) => (typeof v === 'string' ? { name: v } : v), modelSchema))
+        .min(1)
+        .default([{ name: DEFAULT_MODEL, weight: 1 }]),
+      ensemble: z
+        .object({
+          method: z.enum(ENSEMBLE_METHODS).default('hybrid'),
+          deadlineMs: z.number().int().min(50).max(120_000).default(2000),
+          samples: z.number().int().min(1).max(16).default(1),
+        })
+        .strict()
+        .default({}),
+      completion: z
+        .object({
+          maxTokens: z.number().int().min(1).max(4096).default(128),
+          debounceMs: z.number().int().min(0).max(5000).default(0),
+          contextChars: z.number().int().min(200).max(200_000).default(6000),
+        })
+        .strict()
+        .default({}),
+      cache: z
+        .object({
+          enabled: z.boolean().default(true),
+          maxEntries: z.number().int().min(0).max(10_000_000).default(50_000),
+        })
+        .strict()
+        .default({}),
+      feedback: z.object({ enabled: z.boolean().default(true) }).strict().default({}),
+    })
+    .strict();
+}
+
+export type Settings = z.output<ReturnType<typeof settingsSchema>>;
+export type ModelSetting = Settings['models'][number];
+
+export interface SettingsResult {
+  settings: Settings;
+  /** One line per problem, naming the key (`xencode.completion.maxTokens`), what was wrong and what is used. */
+  problems: string[];
+}
+
+/** The host used when settings name none: `OLLAMA_HOST` if set and valid, else Ollama's default. */
+export function defaultHost(env: NodeJS.ProcessEnv = process.env): string {
+  const fromEnv = env.OLLAMA_HOST?.trim();
+  if (fromEnv) {
+    try {
+      return normalizeHost(fromEnv);
+    } catch {
+      /* reported by validateSettings through the ollama.host key when used */
+    }
+  }
+  return `http://127.0.0.1:${DEFAULT_OLLAMA_PORT}`;
+}
+
+/** Validates raw settings; every invalid or unknown key is reported and falls back to its default. */
+export function validateSettings(raw: unknown, env: NodeJS.ProcessEnv = process.env): SettingsResult {
+  const schema = settingsSchema(defaultHost(env));
+  const problems: string[] = [];
+  const envHost = env.OLLAMA_HOST?.trim();
+  if (envHost) {
+    try {
+      normalizeHost(envHost);
+    } catch {
+      problems.push(`OLLAMA_HOST="${envHost}" is not a host; using ${defaultHost({})}`);
+    }
+  }
+  let input: unknown = raw ?? {};
+  if (typeof input !== 'object' || Array.isArray(input)) {
+    problems.push(`xencode settings must be an object, got ${describe(input)}; using the defaults`);
+    input = {};
+  }
+  input = structuredClone(input);
+  // Each round removes the offending values; bounded because every round removes at least one key.
+  for (let round = 0; round < 64; round++) {
+    const result = schema.safeParse(input);
+    if (result.success) return { settings: result.data, problems };
+    // One issue per round: removing an array element shifts the paths of the issues after it.
+    const issue = result.error.issues[0]!;
+    if (issue.code === z.ZodIssueCode.unrecognized_keys) {
+      for (const key of issue.keys) {
+        problems.push(`unknown setting ${keyName([...issue.path, key])} (ignored)`);
+        removeAt(input, [...issue.path, key]);
+      }
+    } else {
+      const current = valueAt(input, issue.path);
+      // A required key that is missing cannot be removed: drop the entry that needs it (e.g. a model without a name).
+      const target = current === undefined ? issue.path.slice(0, -1) : issue.path;
+      const inList = typeof target[target.length - 1] === 'number';
+      problems.push(`${keyName(issue.path)}: ${issue.message} (got ${describe(current)}); ${inList ? 'that entry is ignored' : 'using the default'}`);
+      removeAt(input, target);
+    }
+  }
+  problems.push('xencode settings could not be validated; using the defaults');
+  return { settings: schema.parse({}), problems };
+}
+
+export const DEFAULT_SETTINGS: Settings = validateSettings({}, {}).settings;
+
+function keyName(path: (string | number)[]): string {
+  return ['xencode', ...path].map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`)).join('').replace(/^\./, '').replace(/\.\[/g, '[');
+}
+
+function describe(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  const text = JSON.stringify(value);
+  return text && text.length > 60 ? text.slice(0, 57) + '...' : String(text);
+}
+
+function valueAt(root: unknown, path: (string | number)[]): unknown {
+  let node: unknown = root;
+  for (const key of path) {
+    if (node === null || typeof node !== 'object') return undefined;
+    node = (node as Record<string | number, unknown>)[key];
+  }
+  return node;
+}
+
+/** Deletes the value at `path`; an array element is removed, or the whole array when it would become empty. */
+function removeAt(root: unknown, path: (string | number)[]): void {
+  if (path.length === 0) return;
+  const parent = valueAt(root, path.slice(0, -1));
+  const key = path[path.length - 1];
+  if (Array.isArray(parent) && typeof key === 'number') {
+    parent.splice(key, 1);
+    if (parent.length === 0) removeAt(root, path.slice(0, -1));
+    return;
+  }
+  if (parent !== null && typeof parent === 'object') delete (parent as Record<string | number, unknown>)[key];
+}
+
+/**
+ * A fingerprint of the settings that change a completion's text (models, method, options), for cache keys.
+ * Debounce, cache and feedback settings do not change the answer and are left out.
+ */
+export function answerFingerprint(settings: Settings): string {
+  return JSON.stringify([
+    settings.models.map((m) => [m.name, m.host ?? settings.ollama.host, m.weight]),
+    settings.ensemble,
+    settings.completion.maxTokens,
+    settings.completion.contextChars,
+  ]);
+}

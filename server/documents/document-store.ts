@@ -1,0 +1,162 @@
+import { TextDocument } from 'vscode-languageserver-textdocument';
+import type { TextDocumentContentChangeEvent } from 'vscode-languageserver-textdocument';
+import { languageFor, parse, type SyntaxLanguage, type Tree, type Point } from './syntax.js';
+import { offsetOf, positionOf, type Position, type PositionEncoding } from './position-encoding.js';
+
+/** Documents larger than this are served as plain text: parsing megabytes on each keystroke would stall typing. */
+export const MAX_PARSED_CHARS = 2 * 1024 * 1024;
+
+/** Why a document has no syntax tree. */
+export type PlainTextReason = 'no-grammar' | 'too-large' | 'binary';
+
+export interface OpenDocument {
+  readonly uri: string;
+  readonly languageId: string;
+  readonly version: number;
+  readonly textDocument: TextDocument;
+  /** The grammar, when the language has one and the document is parseable text. */
+  readonly syntax?: SyntaxLanguage;
+  /** The current tree, always in step with the text when `syntax` is set. */
+  readonly tree?: Tree;
+  readonly plainTextReason?: PlainTextReason;
+  readonly binary: boolean;
+}
+
+interface MutableDocument {
+  uri: string;
+  languageId: string;
+  version: number;
+  textDocument: TextDocument;
+  syntax?: SyntaxLanguage;
+  tree?: Tree;
+  plainTextReason?: PlainTextReason;
+  binary: boolean;
+}
+
+export type ContentChange =
+  | { range: { start: Position; end: Position }; text: string }
+  | { text: string };
+
+/**
+ * The open documents, each with its text and a tree-sitter tree kept current incrementally: every change is
+ * applied to the tree with `tree.edit` and the text is reparsed with the old tree, so no parse happens on the
+ * request path.
+ */
+export class DocumentStore {
+  private readonly docs = new Map<string, MutableDocument>();
+
+  constructor(public encoding: PositionEncoding = 'utf-16') {}
+
+  get(uri: string): OpenDocument | undefined {
+    return this.docs.get(uri);
+  }
+
+  get size(): number {
+    return this.docs.size;
+  }
+
+  all(): IterableIterator<OpenDocument> {
+    return this.docs.values();
+  }
+
+  open(uri: string, languageId: string, version: number, text: string): OpenDocument {
+    const doc: MutableDocument = {
+      uri,
+      languageId,
+      version,
+      textDocument: TextDocument.create(uri, languageId, version, text),
+      binary: false,
+    };
+    this.reparseFully(doc);
+    this.docs.set(uri, doc);
+    return doc;
+  }
+
+  close(uri: string): void {
+    this.docs.delete(uri);
+  }
+
+  /** Applies the changes of one didChange in order. Returns undefined for an unknown document. */
+  change(uri: string, version: number, changes: readonly ContentChange[]): OpenDocument | undefined {
+    const doc = this.docs.get(uri);
+    if (!doc) return undefined;
+    let fullReplace = false;
+    let treeEdited = false;
+    for (const change of changes) {
+      if (!('range' in change) || !change.range) {
+        doc.textDocument = TextDocument.update(doc.textDocument, [{ text: change.text }], version);
+        fullReplace = true;
+        continue;
+      }
+      const before = doc.textDocument;
+      const start = offsetOf(before, change.range.start, this.encoding);
+      const end = Math.max(start, offsetOf(before, change.range.end, this.encoding));
+      const startPos = before.positionAt(start);
+      const endPos = before.positionAt(end);
+      const utf16Change: TextDocumentContentChangeEvent = { range: { start: startPos, end: endPos }, text: change.text };
+      doc.textDocument = TextDocument.update(before, [utf16Change], version);
+      if (doc.tree && !fullReplace) {
+        doc.tree.edit({
+          startIndex: start,
+          oldEndIndex: end,
+          newEndIndex: start + change.text.length,
+          startPosition: toPoint(startPos),
+          oldEndPosition: toPoint(endPos),
+          newEndPosition: endPoint(startPos, change.text),
+        });
+        treeEdited = true;
+      }
+    }
+    doc.version = version;
+    if (fullReplace || !doc.tree) this.reparseFully(doc);
+    else if (treeEdited) this.reparseIncrementally(doc);
+    return doc;
+  }
+
+  /** Client position -> offset in the document, clamped to the document. */
+  offsetAt(doc: OpenDocument, position: Position): number {
+    return offsetOf(doc.textDocument, position, this.encoding);
+  }
+
+  positionAt(doc: OpenDocument, offset: number): Position {
+    return positionOf(doc.textDocument, offset, this.encoding);
+  }
+
+  private reparseFully(doc: MutableDocument): void {
+    const text = doc.textDocument.getText();
+    doc.tree = undefined;
+    doc.syntax = undefined;
+    doc.binary = text.includes('\u0000');
+    const syntax = languageFor(doc.languageId, doc.uri);
+    if (doc.binary) doc.plainTextReason = 'binary';
+    else if (!syntax) doc.plainTextReason = 'no-grammar';
+    else if (text.length > MAX_PARSED_CHARS) doc.plainTextReason = 'too-large';
+    else {
+      doc.plainTextReason = undefined;
+      doc.syntax = syntax;
+      doc.tree = parse(syntax, text);
+    }
+  }
+
+  private reparseIncrementally(doc: MutableDocument): void {
+    const text = doc.textDocument.getText();
+    if (text.length > MAX_PARSED_CHARS || text.includes('\u0000')) {
+      this.reparseFully(doc);
+      return;
+    }
+    doc.tree = parse(doc.syntax!, text, doc.tree);
+  }
+}
+
+function toPoint(p: Position): Point {
+  return { row: p.line, column: p.character };
+}
+
+/** Where inserted text ends, counted from its start (tree-sitter columns are UTF-16 units here). */
+function endPoint(start: Position, text: string): Point {
+  const lastNewline = text.lastIndexOf('\n');
+  if (lastNewline < 0) return { row: start.line, column: start.character + text.length };
+  let rows = 0;
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) rows++;
+  return { row: start.line + rows, column: text.length - lastNewline - 1 };
+}

@@ -1,0 +1,94 @@
+import { readFileSync, existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { extname, join } from 'node:path';
+import Parser from 'tree-sitter';
+import { LANGUAGES, type LanguageEntry } from '../../grammars/languages.js';
+import { PACKAGE_ROOT } from '../paths.js';
+
+export type Tree = Parser.Tree;
+export type SyntaxNode = Parser.SyntaxNode;
+export type Point = Parser.Point;
+
+/** A parseable language: its grammar, one reusable parser, and its compiled queries. */
+export interface SyntaxLanguage {
+  readonly entry: LanguageEntry;
+  readonly parser: Parser;
+  /** Captures `@scope` (a function/class/method node) and `@header` (the part to show when it is out of view). */
+  readonly scopes?: Parser.Query;
+  /** Captures `@import` (import/require statements). */
+  readonly imports?: Parser.Query;
+}
+
+const require = createRequire(import.meta.url);
+const loaded = new Map<string, SyntaxLanguage | null>();
+
+function loadQuery(language: unknown, folder: string, file: string): Parser.Query | undefined {
+  const path = join(PACKAGE_ROOT, 'grammars', 'queries', folder, file);
+  if (!existsSync(path)) return undefined;
+  return new Parser.Query(language, readFileSync(path, 'utf8'));
+}
+
+function load(entry: LanguageEntry): SyntaxLanguage | null {
+  const cached = loaded.get(entry.name);
+  if (cached !== undefined) return cached;
+  let result: SyntaxLanguage | null = null;
+  try {
+    const mod = require(entry.grammarPackage) as Record<string, unknown>;
+    const language = entry.grammarExport ? mod[entry.grammarExport] : mod;
+    const parser = new Parser();
+    parser.setLanguage(language);
+    result = {
+      entry,
+      parser,
+      scopes: loadQuery(language, entry.queries, 'scopes.scm'),
+      imports: loadQuery(language, entry.queries, 'imports.scm'),
+    };
+  } catch (err) {
+    // A grammar that fails to load degrades that language to plain text; it must not stop the server.
+    process.stderr.write(`xencode: grammar ${entry.grammarPackage} failed to load: ${(err as Error).message}\n`);
+  }
+  loaded.set(entry.name, result);
+  return result;
+}
+
+/** The language for a document: by languageId first, then by the file extension of its URI. */
+export function languageFor(languageId: string, uri: string): SyntaxLanguage | undefined {
+  const byId = LANGUAGES.find((l) => l.languageIds.includes(languageId));
+  if (byId) return load(byId) ?? undefined;
+  let ext = '';
+  try {
+    ext = extname(new URL(uri).pathname).toLowerCase();
+  } catch {
+    ext = extname(uri).toLowerCase();
+  }
+  const byExt = ext ? LANGUAGES.find((l) => l.extensions.includes(ext)) : undefined;
+  return byExt ? (load(byExt) ?? undefined) : undefined;
+}
+
+export function languageByName(name: string): SyntaxLanguage | undefined {
+  const entry = LANGUAGES.find((l) => l.name === name);
+  return entry ? (load(entry) ?? undefined) : undefined;
+}
+
+/** Chunk size handed to tree-sitter's input callback; node-tree-sitter rejects plain strings over 32 KiB. */
+const CHUNK = 16 * 1024;
+
+/** Parses `text`, incrementally when `oldTree` has been edited to match it. */
+export function parse(language: SyntaxLanguage, text: string, oldTree?: Tree): Tree {
+  if (text.length < CHUNK) return language.parser.parse(text, oldTree);
+  return language.parser.parse((index: number) => text.slice(index, index + CHUNK), oldTree);
+}
+
+/** Number of ERROR and MISSING nodes under `node`: the measure "parses no worse than" compares. */
+export function countSyntaxErrors(node: SyntaxNode): number {
+  // hasError covers the node and its descendants, so only erroneous subtrees are walked.
+  if (!node.hasError && !node.isMissing) return 0;
+  let count = node.type === 'ERROR' || node.isMissing ? 1 : 0;
+  for (const child of node.children) count += countSyntaxErrors(child);
+  return count;
+}
+
+/** Errors in `text` parsed on its own with `language`. */
+export function countErrorsInText(language: SyntaxLanguage, text: string): number {
+  return countSyntaxErrors(parse(language, text).rootNode);
+}

@@ -1,0 +1,59 @@
+/** The contract between the engine and a model server. Ollama implements it today; others can later. */
+
+export interface FimRequest {
+  /** Code before the cursor, including any header lines from outside the window. */
+  readonly prefix: string;
+  readonly suffix: string;
+  readonly maxTokens: number;
+  /** Aborting stops the model call at once (the HTTP request is closed, so the server stops generating). */
+  readonly signal: AbortSignal;
+  readonly temperature?: number;
+  readonly seed?: number;
+  /** Ask for token log-probabilities (only when the server supports them). */
+  readonly logprobs?: boolean;
+}
+
+export interface FimAnswer {
+  readonly model: string;
+  readonly text: string;
+  /** Milliseconds from the call to the last token. */
+  readonly latencyMs: number;
+  /** Milliseconds from the call to the first token (undefined when nothing streamed). */
+  readonly firstTokenMs?: number;
+  /** Why generation stopped: 'stop', 'length', … as the server says. */
+  readonly doneReason?: string;
+  /** Mean log-probability of the generated tokens, when asked for and returned. */
+  readonly meanLogprob?: number;
+  /** Stop sequences of the template used; post-processing cuts at them too. */
+  readonly stopTokens: readonly string[];
+}
+
+export type BackendErrorKind =
+  | 'unreachable' // nothing listens at the host
+  | 'model-not-found' // the server answered 404 for the model
+  | 'no-insert' // the model cannot fill in the middle and no template is known for it
+  | 'busy' // 503: the server's queue is full
+  | 'server' // 5xx or an error line in the stream
+  | 'bad-request' // other 4xx
+  | 'aborted'; // the caller aborted
+
+/** A failure with a message written for the user: what happened and what to do about it. */
+export class BackendError extends Error {
+  override readonly name = 'BackendError';
+  constructor(
+    readonly kind: BackendErrorKind,
+    message: string,
+    readonly model: string,
+    readonly host: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface CompletionBackend {
+  readonly model: string;
+  readonly host: string;
+  complete(request: FimRequest): Promise<FimAnswer>;
+  /** Loads the model into memory ahead of the first request; failures are reported, never thrown. */
+  warm(): Promise<void>;
+}

@@ -1,0 +1,86 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_MODEL, answerFingerprint, defaultHost, normalizeHost, validateSettings } from '../../server/config.js';
+
+describe('settings validation', () => {
+  it('gives the documented defaults for no settings', () => {
+    const { settings, problems } = validateSettings(undefined, {});
+    expect(problems).toEqual([]);
+    expect(settings.ollama.host).toBe('http://127.0.0.1:11434');
+    expect(settings.models).toEqual([{ name: DEFAULT_MODEL, weight: 1 }]);
+    expect(settings.ensemble).toEqual({ method: 'hybrid', deadlineMs: 2000, samples: 1 });
+    expect(settings.completion).toEqual({ maxTokens: 128, debounceMs: 0, contextChars: 6000 });
+    expect(settings.cache).toEqual({ enabled: true, maxEntries: 50000 });
+    expect(settings.feedback).toEqual({ enabled: true });
+  });
+
+  it('reports a wrong value by its key and uses the default for it, keeping the valid neighbours', () => {
+    const { settings, problems } = validateSettings({ completion: { maxTokens: 'lots', debounceMs: 40 } }, {});
+    expect(settings.completion.maxTokens).toBe(128);
+    expect(settings.completion.debounceMs).toBe(40);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toContain('xencode.completion.maxTokens');
+    expect(problems[0]).toContain('"lots"');
+  });
+
+  it('reports unknown keys (typos) and ignores them', () => {
+    const { settings, problems } = validateSettings({ completion: { maxToken: 10 }, ensemble: { method: 'vote' } }, {});
+    expect(problems).toEqual(['unknown setting xencode.completion.maxToken (ignored)']);
+    expect(settings.ensemble.method).toBe('vote');
+  });
+
+  it('rejects an unknown ensemble method and out-of-range numbers', () => {
+    const { settings, problems } = validateSettings({ ensemble: { method: 'magic', deadlineMs: -5 } }, {});
+    expect(settings.ensemble.method).toBe('hybrid');
+    expect(settings.ensemble.deadlineMs).toBe(2000);
+    expect(problems.some((p) => p.startsWith('xencode.ensemble.method'))).toBe(true);
+    expect(problems.some((p) => p.startsWith('xencode.ensemble.deadlineMs'))).toBe(true);
+  });
+
+  it('accepts models as names or objects, drops a broken entry and keeps the rest', () => {
+    const { settings, problems } = validateSettings(
+      { models: ['starcoder2:3b', { name: 'qwen2.5-coder:7b-base', host: '10.0.0.5', weight: 2 }, { weight: 3 }] },
+      {},
+    );
+    expect(settings.models).toEqual([
+      { name: 'starcoder2:3b', weight: 1 },
+      { name: 'qwen2.5-coder:7b-base', host: 'http://10.0.0.5:11434', weight: 2 },
+    ]);
+    expect(problems.some((p) => p.includes('xencode.models[2].name'))).toBe(true);
+  });
+
+  it('falls back to the default model when the list ends up empty', () => {
+    const { settings, problems } = validateSettings({ models: [42] }, {});
+    expect(settings.models).toEqual([{ name: DEFAULT_MODEL, weight: 1 }]);
+    expect(problems.length).toBeGreaterThan(0);
+  });
+
+  it('reports a non-object settings value', () => {
+    const { settings, problems } = validateSettings('fast please', {});
+    expect(settings.completion.maxTokens).toBe(128);
+    expect(problems[0]).toContain('must be an object');
+  });
+
+  it('takes the default host from OLLAMA_HOST, in the forms users write it', () => {
+    expect(defaultHost({ OLLAMA_HOST: '192.168.1.9' })).toBe('http://192.168.1.9:11434');
+    expect(defaultHost({ OLLAMA_HOST: '0.0.0.0:8080' })).toBe('http://127.0.0.1:8080');
+    expect(defaultHost({ OLLAMA_HOST: 'https://gpu.example' })).toBe('https://gpu.example');
+    expect(validateSettings({}, { OLLAMA_HOST: 'box:1234' }).settings.ollama.host).toBe('http://box:1234');
+    // The settings win over the environment.
+    expect(validateSettings({ ollama: { host: 'http://a:1' } }, { OLLAMA_HOST: 'box' }).settings.ollama.host).toBe('http://a:1');
+  });
+
+  it('rejects a host that is not one', () => {
+    const { settings, problems } = validateSettings({ ollama: { host: 'ftp://x' } }, {});
+    expect(settings.ollama.host).toBe('http://127.0.0.1:11434');
+    expect(problems[0]).toContain('xencode.ollama.host');
+    expect(normalizeHost('localhost:11434/')).toBe('http://localhost:11434');
+  });
+
+  it('fingerprints only what changes an answer', () => {
+    const a = validateSettings({}, {}).settings;
+    const b = validateSettings({ completion: { debounceMs: 100 } }, {}).settings;
+    const c = validateSettings({ completion: { maxTokens: 64 } }, {}).settings;
+    expect(answerFingerprint(a)).toBe(answerFingerprint(b));
+    expect(answerFingerprint(a)).not.toBe(answerFingerprint(c));
+  });
+});
