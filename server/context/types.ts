@@ -14,12 +14,13 @@ export interface CompletionContext {
   /**
    * Lines from outside the window that the model should still see, in document order: the import block and the
    * headers of the enclosing scopes (function/class/method signatures). '' when everything is in the window.
+   * Whole lines, each ending with '\n', so `header + prefix` reads on. Counted in the budget with prefix and suffix.
    */
   readonly header: string;
   /** Document offsets where the prefix window starts and the suffix window ends. */
   readonly windowStart: number;
   readonly windowEnd: number;
-  /** The cursor line split at the cursor. */
+  /** The cursor line split at the cursor (within the window, for a line longer than the budget). */
   readonly linePrefix: string;
   readonly lineSuffix: string;
   /** Leading whitespace of the cursor line. */
@@ -31,6 +32,7 @@ export interface CompletionContext {
 /** Why no completion is attempted at a position. */
 export type SkipReason =
   | 'inside-word' // the cursor sits inside a word that continues to the right
+  | 'text-after-cursor' // the rest of the line holds more than closing brackets/quotes and a terminator
   | 'binary-document'
   | 'in-comment' // reserved for rules that read the tree
   | 'empty-document-line-end'; // reserved

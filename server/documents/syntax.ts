@@ -13,7 +13,7 @@ export type Point = Parser.Point;
 export interface SyntaxLanguage {
   readonly entry: LanguageEntry;
   readonly parser: Parser;
-  /** Captures `@scope` (a function/class/method node) and `@header` (the part to show when it is out of view). */
+  /** Captures `@scope` (a function/class/method node) and `@body` (where its header ends). */
   readonly scopes?: Parser.Query;
   /** Captures `@import` (import/require statements). */
   readonly imports?: Parser.Query;
