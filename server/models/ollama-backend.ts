@@ -39,7 +39,14 @@ export class OllamaBackend implements CompletionBackend {
 
   async complete(request: FimRequest): Promise<FimAnswer> {
     const started = performance.now();
-    const mode = await this.fimMode(request.signal);
+    let mode = await this.fimMode(request.signal);
+    // Ollama treats an empty prompt as "load the model" and ignores the suffix: at the very start of a file the
+    // raw template is the only way to fill in the middle.
+    if (mode.kind === 'suffix' && request.prefix === '') {
+      const template = templateFor(this.model);
+      if (!template) return { model: this.model, text: '', latencyMs: 0, stopTokens: mode.stop };
+      mode = { kind: 'raw', template };
+    }
     try {
       return await this.stream(request, mode, started);
     } catch (err) {

@@ -1,0 +1,45 @@
+#!/usr/bin/env node
+import { Command } from 'commander';
+import { StderrLogger, routeConsoleToStderr } from './log.js';
+import { PACKAGE_VERSION } from './paths.js';
+
+const program = new Command();
+
+program
+  .name('xencode')
+  .description('Offline AI coding assistant: a language server answering from local Ollama models.')
+  .version(PACKAGE_VERSION, '-v, --version')
+  .option('--stdio', 'serve the Language Server Protocol on stdin/stdout (what editors run)')
+  .option('--no-warmup', 'do not load the models at start-up')
+  .option('--log-level <level>', 'error | warn | info | debug (also XENCODE_LOG)')
+  .addHelpText(
+    'after',
+    `
+Editors start it as:  xencode --stdio
+Settings come from the editor (initializationOptions.xencode or workspace/configuration "xencode");
+OLLAMA_HOST sets the default Ollama server. Logs go to stderr, never stdout.`,
+  )
+  .action(async (options: { stdio?: boolean; warmup: boolean; logLevel?: string }) => {
+    if (!options.stdio) {
+      program.outputHelp({ error: true });
+      process.stderr.write('\nxencode: nothing to do; editors run `xencode --stdio`.\n');
+      process.exitCode = 1;
+      return;
+    }
+    await serveStdio(options.warmup, options.logLevel);
+  });
+
+async function serveStdio(warmup: boolean, logLevel: string | undefined): Promise<void> {
+  routeConsoleToStderr();
+  const logger = new StderrLogger(logLevel ?? process.env.XENCODE_LOG);
+  // A bug in one request must not take the editor's server down; it is logged and the server serves on.
+  process.on('uncaughtException', (err) => logger.error(`uncaught: ${err.stack ?? err.message}`));
+  process.on('unhandledRejection', (reason) => logger.error(`unhandled rejection: ${(reason as Error)?.stack ?? String(reason)}`));
+  const { createConnection, StreamMessageReader, StreamMessageWriter } = await import('vscode-languageserver/node');
+  const { startServer } = await import('./lsp/server.js');
+  const connection = createConnection(new StreamMessageReader(process.stdin), new StreamMessageWriter(process.stdout));
+  startServer(connection, { logger, warmup });
+  connection.listen();
+}
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,114 @@
+import {
+  ErrorCodes,
+  InlineCompletionRequest,
+  ResponseError,
+  type CompletionList,
+  type Connection,
+  type InitializeResult,
+  type InlineCompletionList,
+} from 'vscode-languageserver/node';
+import type { Settings } from '../config.js';
+import { DocumentStore } from '../documents/document-store.js';
+import { createEngine, type Engine } from '../engine/engine.js';
+import type { StderrLogger } from '../log.js';
+import { PACKAGE_VERSION } from '../paths.js';
+import { readClientFeatures, serverCapabilities, type ClientFeatures } from './capabilities.js';
+import { registerCommands } from './commands.js';
+import { CompletionRequests } from './completion-requests.js';
+import { inlineItem, popupItem, replacementFor } from './completion-items.js';
+import { SettingsSync } from './settings-sync.js';
+import { showMessageNotifier } from './user-messages.js';
+
+export interface ServerOptions {
+  readonly logger: StderrLogger;
+  /** Skip loading models at start-up (benchmarks, tests of start-up time). Also XENCODE_NO_WARMUP=1. */
+  readonly warmup?: boolean;
+}
+
+/**
+ * Wires the LSP connection to the engine. This layer translates: positions, items, errors and lifecycles;
+ * everything that decides what to answer lives in engine/.
+ */
+export function startServer(connection: Connection, options: ServerOptions): void {
+  const { logger } = options;
+  const notifier = showMessageNotifier(connection, logger);
+  const documents = new DocumentStore();
+  let features: ClientFeatures | undefined;
+  let engine: Engine | undefined;
+  let requests: CompletionRequests | undefined;
+  let settingsSync: SettingsSync | undefined;
+  let shuttingDown = false;
+
+  logger.setSink((level, message) => {
+    if (level === 'error') connection.console.error(message);
+    else if (level === 'warn') connection.console.warn(message);
+    else if (level === 'info') connection.console.info(message);
+    else connection.console.log(message);
+  });
+
+  connection.onInitialize((params): InitializeResult => {
+    features = readClientFeatures(params.capabilities);
+    documents.encoding = features.encoding;
+    settingsSync = new SettingsSync(connection, logger, notifier, features.workspaceConfiguration, (s) => applySettings(s));
+    const settings = settingsSync.initial(params.initializationOptions);
+    engine = createEngine({ settings, notifier, logger });
+    requests = new CompletionRequests(engine, documents, logger);
+    registerCommands(connection, () => engine);
+    logger.info(`xencode ${PACKAGE_VERSION} for ${params.clientInfo?.name ?? 'an unnamed client'}; positions in ${features.encoding}`);
+    return { capabilities: serverCapabilities(features), serverInfo: { name: 'xencode', version: PACKAGE_VERSION } };
+  });
+
+  function applySettings(settings: Settings): void {
+    engine?.updateSettings(settings);
+  }
+
+  connection.onInitialized(async () => {
+    await settingsSync?.refresh();
+    const warm = options.warmup ?? process.env.XENCODE_NO_WARMUP !== '1';
+    if (warm) void engine?.warm();
+  });
+
+  connection.onDidChangeConfiguration((params) => {
+    const pushed = (params.settings as Record<string, unknown> | null | undefined)?.xencode;
+    void settingsSync?.refresh(pushed);
+  });
+
+  connection.onDidOpenTextDocument(({ textDocument: d }) => {
+    documents.open(d.uri, d.languageId, d.version, d.text);
+  });
+  connection.onDidChangeTextDocument(({ textDocument, contentChanges }) => {
+    if (!documents.change(textDocument.uri, textDocument.version ?? 0, contentChanges))
+      logger.warn(`didChange for ${textDocument.uri}, which was never opened: ignored`);
+  });
+  connection.onDidCloseTextDocument(({ textDocument }) => {
+    requests?.abort(textDocument.uri);
+    documents.close(textDocument.uri);
+  });
+
+  connection.onCompletion(async (params, token): Promise<CompletionList> => {
+    const result = await ready().run(params.textDocument.uri, params.position, token);
+    // isIncomplete: the client asks again as the user types, so the answer follows the cursor.
+    if (!result) return { isIncomplete: true, items: [] };
+    const replacement = replacementFor(result.answer, (o) => documents.positionAt(result.doc, o));
+    return { isIncomplete: true, items: [popupItem(result.answer, replacement, features!)] };
+  });
+
+  connection.onRequest(InlineCompletionRequest.type, async (params, token): Promise<InlineCompletionList> => {
+    const result = await ready().run(params.textDocument.uri, params.position, token);
+    if (!result) return { items: [] };
+    const replacement = replacementFor(result.answer, (o) => documents.positionAt(result.doc, o));
+    return { items: [inlineItem(result.answer, replacement)] };
+  });
+
+  connection.onShutdown(() => {
+    shuttingDown = true;
+    for (const doc of documents.all()) requests?.abort(doc.uri);
+  });
+  connection.onExit(() => process.exit(shuttingDown ? 0 : 1));
+
+  function ready(): CompletionRequests {
+    if (!requests) throw new ResponseError(ErrorCodes.ServerNotInitialized, 'xencode: initialize first');
+    return requests;
+  }
+
+}
