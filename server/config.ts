@@ -39,6 +39,8 @@ const modelSchema = z
     name: z.string().min(1),
     host: hostSchema.optional(),
     weight: z.number().positive().finite().default(1),
+    /** Requests sent to this model at once; match OLLAMA_NUM_PARALLEL on its server (default 1). */
+    concurrency: z.number().int().min(1).max(64).default(1),
   })
   .strict();
 
@@ -61,6 +63,8 @@ function settingsSchema(defaultHost: string) {
           method: z.enum(ENSEMBLE_METHODS).default('hybrid'),
           deadlineMs: z.number().int().min(50).max(120_000).default(2000),
           samples: z.number().int().min(1).max(16).default(1),
+          /** Token-level ROVER fusion on top of the method's pick. */
+          rover: z.boolean().default(false),
         })
         .strict()
         .default({}),
@@ -189,6 +193,7 @@ function removeAt(root: unknown, path: (string | number)[]): void {
 export function answerFingerprint(settings: Settings): string {
   return JSON.stringify([
     settings.models.map((m) => [m.name, m.host ?? settings.ollama.host, m.weight]),
+    // concurrency changes how fast, not what: left out.
     settings.ensemble,
     settings.completion.maxTokens,
     settings.completion.contextChars,

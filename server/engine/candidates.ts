@@ -1,35 +1,29 @@
 import type { CompletionContext } from '../context/types.js';
 import type { OpenDocument } from '../documents/document-store.js';
 import { BackendError, type CompletionBackend, type FimAnswer } from '../models/backend.js';
+import type { FusionCandidate } from './fusion/types.js';
 import { postprocess } from './postprocess/pipeline.js';
 import type { FilterContext } from './postprocess/types.js';
 
 /** One model's answer after post-processing. */
-export interface Candidate {
-  readonly model: string;
+export interface Candidate extends FusionCandidate {
   readonly host: string;
-  /** The post-processed text (never empty). */
-  readonly text: string;
+  /** Which sample of the model this is (0 unless ensemble.samples > 1). */
+  readonly sample: number;
   /** What the model returned before post-processing. */
   readonly raw: string;
-  readonly latencyMs: number;
-  readonly meanLogprob?: number;
 }
 
-/** What happened to each model asked for one completion. */
+/** What happened to one model call of one completion. */
 export type ModelOutcome =
-  | { readonly model: string; readonly kind: 'answered'; readonly candidate: Candidate }
-  | { readonly model: string; readonly kind: 'filtered'; readonly latencyMs: number } // answered, but nothing survived post-processing
-  | { readonly model: string; readonly kind: 'failed'; readonly error: BackendError }
-  | { readonly model: string; readonly kind: 'late' }; // aborted at the deadline
-
-export interface AskOptions {
-  readonly maxTokens: number;
-  readonly deadlineMs: number;
-  readonly signal: AbortSignal;
-  readonly onFailure: (error: BackendError) => void;
-  readonly onSuccess: (backend: CompletionBackend) => void;
-}
+  | { readonly model: string; readonly sample: number; readonly kind: 'answered'; readonly candidate: Candidate }
+  /** Answered, but nothing survived post-processing. */
+  | { readonly model: string; readonly sample: number; readonly kind: 'filtered'; readonly latencyMs: number }
+  | { readonly model: string; readonly sample: number; readonly kind: 'failed'; readonly error: BackendError }
+  /** Still running at the deadline: aborted. */
+  | { readonly model: string; readonly sample: number; readonly kind: 'late' }
+  /** Not needed any more (the cascade had its answer, or the request was superseded): aborted. */
+  | { readonly model: string; readonly sample: number; readonly kind: 'cancelled' };
 
 /** The prompt prefix: header lines from outside the window, then the window. */
 export function promptPrefix(context: CompletionContext): string {
@@ -49,38 +43,56 @@ export function filterContextFor(doc: OpenDocument, context: CompletionContext, 
   };
 }
 
+export interface CallSpec {
+  readonly backend: CompletionBackend;
+  readonly weight: number;
+  readonly sample: number;
+  readonly temperature: number;
+  readonly seed?: number;
+}
+
 /**
- * Asks every backend in parallel for the same fill-in-the-middle, each bounded by the deadline and the caller's
- * signal; late calls are aborted, not left running. Every answer passes the same post-processing.
+ * One model call for one completion, post-processed. Never throws: failures become outcomes. An abort while the
+ * call runs surfaces as a 'failed' outcome of kind 'aborted'; the caller decides whether that was late or
+ * cancelled.
  */
-export async function askAll(
-  backends: readonly CompletionBackend[],
+export async function callModel(
+  spec: CallSpec,
   doc: OpenDocument,
   context: CompletionContext,
-  options: AskOptions,
-): Promise<ModelOutcome[]> {
-  const deadline = AbortSignal.timeout(options.deadlineMs);
-  const signal = AbortSignal.any([options.signal, deadline]);
-  const prefix = promptPrefix(context);
-  return Promise.all(
-    backends.map(async (backend): Promise<ModelOutcome> => {
-      let answer: FimAnswer;
-      try {
-        answer = await backend.complete({ prefix, suffix: context.suffix, maxTokens: options.maxTokens, signal });
-      } catch (err) {
-        const error = err instanceof BackendError ? err : new BackendError('server', String(err), backend.model, backend.host);
-        if (error.kind === 'aborted') return deadline.aborted && !options.signal.aborted ? { model: backend.model, kind: 'late' } : { model: backend.model, kind: 'failed', error };
-        options.onFailure(error);
-        return { model: backend.model, kind: 'failed', error };
-      }
-      options.onSuccess(backend);
-      const text = postprocess(answer.text, filterContextFor(doc, context, answer.stopTokens));
-      if (!text) return { model: backend.model, kind: 'filtered', latencyMs: answer.latencyMs };
-      return {
-        model: backend.model,
-        kind: 'answered',
-        candidate: { model: backend.model, host: backend.host, text, raw: answer.text, latencyMs: answer.latencyMs, meanLogprob: answer.meanLogprob },
-      };
-    }),
-  );
+  request: { prefix: string; maxTokens: number; signal: AbortSignal; logprobs: boolean },
+): Promise<ModelOutcome> {
+  const { backend, sample } = spec;
+  let answer: FimAnswer;
+  try {
+    answer = await backend.complete({
+      prefix: request.prefix,
+      suffix: context.suffix,
+      maxTokens: request.maxTokens,
+      signal: request.signal,
+      temperature: spec.temperature,
+      seed: spec.seed,
+      logprobs: request.logprobs,
+    });
+  } catch (err) {
+    const error = err instanceof BackendError ? err : new BackendError('server', String(err), backend.model, backend.host);
+    return { model: backend.model, sample, kind: 'failed', error };
+  }
+  const text = postprocess(answer.text, filterContextFor(doc, context, answer.stopTokens));
+  if (!text) return { model: backend.model, sample, kind: 'filtered', latencyMs: answer.latencyMs };
+  return {
+    model: backend.model,
+    sample,
+    kind: 'answered',
+    candidate: {
+      model: backend.model,
+      host: backend.host,
+      sample,
+      weight: spec.weight,
+      text,
+      raw: answer.text,
+      latencyMs: answer.latencyMs,
+      meanLogprob: answer.meanLogprob,
+    },
+  };
 }

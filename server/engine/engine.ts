@@ -7,12 +7,30 @@ import type { OpenDocument } from '../documents/document-store.js';
 import type { Logger } from '../log.js';
 import type { CompletionBackend } from '../models/backend.js';
 import { OllamaBackend } from '../models/ollama-backend.js';
-import { askAll, type Candidate, type ModelOutcome } from './candidates.js';
+import type { ModelOutcome } from './candidates.js';
+import { runEnsemble, type EnsembleMember, type EnsembleMethod } from './ensemble.js';
 import { BackendHealth, type UserNotifier } from './health.js';
+import { ModelSlots } from './model-slots.js';
 import { ShownCompletions } from './shown-completions.js';
 import { EngineStatistics, type EngineStats } from './statistics.js';
 
 export type { EngineStats } from './statistics.js';
+
+/** Where an answer came from: recorded with it, shown briefly in the item, aggregated in xencode.stats. */
+export interface Provenance {
+  readonly method: EnsembleMethod;
+  /** How the method reached it: 'single', 'plurality', 'medoid', 'agreement', 'confident', 'prefix', 'fused'… */
+  readonly rule: string;
+  /** Every model asked (once each, in configured order). */
+  readonly asked: readonly string[];
+  /** Models that answered before the decision (post-processed, usable). */
+  readonly answeredInTime: readonly string[];
+  /** Models whose answer agrees with the one given. */
+  readonly agreeing: readonly string[];
+  /** The model whose text was used (the first agreeing one for fused or cut texts). */
+  readonly model: string;
+  readonly latencyMs: number;
+}
 
 /** The answer for one completion request. */
 export interface CompletionAnswer {
@@ -20,10 +38,9 @@ export interface CompletionAnswer {
   /** Text to insert at the cursor. */
   readonly text: string;
   readonly context: CompletionContext;
-  /** The model whose answer this is, and every model that was asked, with what happened to it. */
-  readonly model: string;
+  readonly provenance: Provenance;
+  /** Every model call, with what happened to it. */
   readonly outcomes: readonly ModelOutcome[];
-  readonly latencyMs: number;
 }
 
 export type CompletionOutcome =
@@ -54,6 +71,10 @@ export interface EngineOptions {
   readonly createBackend?: (model: ModelSetting, settings: Settings) => CompletionBackend;
 }
 
+function unique(names: readonly string[]): string[] {
+  return [...new Set(names)];
+}
+
 const defaultBackend = (model: ModelSetting, settings: Settings): CompletionBackend =>
   new OllamaBackend({ model: model.name, host: model.host ?? settings.ollama.host, keepAlive: settings.ollama.keepAlive });
 
@@ -66,26 +87,31 @@ export function createEngine(options: EngineOptions): Engine {
   const shown = new ShownCompletions();
   const statistics = new EngineStatistics();
   let settings = options.settings;
-  let backends = new Map<string, CompletionBackend>();
+  let members = new Map<string, EnsembleMember>();
 
   function backendKey(model: ModelSetting): string {
     return `${model.name}@${model.host ?? settings.ollama.host}|${settings.ollama.keepAlive}`;
   }
 
   function configureBackends(): void {
-    const next = new Map<string, CompletionBackend>();
+    const next = new Map<string, EnsembleMember>();
     for (const model of settings.models) {
       const key = backendKey(model);
-      next.set(key, backends.get(key) ?? makeBackend(model, settings));
+      const previous = members.get(key);
+      next.set(key, {
+        backend: previous?.backend ?? makeBackend(model, settings),
+        weight: model.weight,
+        // A new slot pool only when the limit changed: calls in flight keep their slots.
+        slots: previous && previous.slots.limit === model.concurrency ? previous.slots : new ModelSlots(model.concurrency),
+      });
     }
-    backends = next;
+    members = next;
   }
   configureBackends();
 
-  /** Until the ensemble lands: the answer of the first configured model that gave one. */
-  function pick(outcomes: readonly ModelOutcome[]): Candidate | undefined {
-    for (const outcome of outcomes) if (outcome.kind === 'answered') return outcome.candidate;
-    return undefined;
+  /** The members with their measured latency, for the cascade's order. */
+  function membersNow(): EnsembleMember[] {
+    return [...members.values()].map((m) => ({ ...m, expectedLatencyMs: statistics.meanLatency(m.backend.model) }));
   }
 
   return {
@@ -102,8 +128,10 @@ export function createEngine(options: EngineOptions): Engine {
         statistics.skipped();
         return { kind: 'skipped', reason: decision.reason };
       }
-      const asked = [...backends.values()];
-      const outcomes = await askAll(asked, doc, context, {
+      const run = await runEnsemble(membersNow(), doc, context, {
+        method: settings.ensemble.method,
+        rover: settings.ensemble.rover,
+        samples: settings.ensemble.samples,
         maxTokens: settings.completion.maxTokens,
         deadlineMs: settings.ensemble.deadlineMs,
         signal,
@@ -113,26 +141,36 @@ export function createEngine(options: EngineOptions): Engine {
         },
         onSuccess: (backend) => health.succeeded(backend.model, backend.host),
       });
-      statistics.models(outcomes);
+      const { outcomes, result } = run;
       if (signal.aborted) {
+        statistics.models(outcomes, []);
         statistics.aborted();
         return { kind: 'aborted' };
       }
-      const best = pick(outcomes);
-      if (!best) {
+      if (!result) {
+        statistics.models(outcomes, []);
         statistics.empty();
         return { kind: 'empty', outcomes };
       }
-      const answer: CompletionAnswer = {
-        id: randomUUID(),
-        text: best.text,
-        context,
-        model: best.model,
-        outcomes,
+      const agreeing = unique(result.agreeing);
+      const source = run.candidates.find((c) => c.text === result.text) ?? run.candidates.find((c) => agreeing.includes(c.model));
+      const provenance: Provenance = {
+        method: run.method,
+        rule: result.rule,
+        asked: unique([...members.values()].map((m) => m.backend.model)),
+        answeredInTime: unique(run.candidates.map((c) => c.model)),
+        agreeing,
+        model: source?.model ?? agreeing[0] ?? run.candidates[0]!.model,
         latencyMs: performance.now() - started,
       };
-      shown.add({ id: answer.id, uri: doc.uri, text: answer.text, models: [best.model], shownAt: Date.now() });
+      statistics.models(outcomes, agreeing.length > 0 ? agreeing : [provenance.model]);
+      const answer: CompletionAnswer = { id: randomUUID(), text: result.text, context, provenance, outcomes };
+      shown.add({ id: answer.id, uri: doc.uri, text: answer.text, models: agreeing, shownAt: Date.now() });
       statistics.answered();
+      options.logger.debug(
+        `answer by ${provenance.method}/${provenance.rule} from ${provenance.model}; agreeing ${agreeing.join(', ') || '-'}; ` +
+          `in time ${provenance.answeredInTime.join(', ')} of ${provenance.asked.join(', ')}; ${provenance.latencyMs.toFixed(1)} ms`,
+      );
       return { kind: 'answer', answer };
     },
 
@@ -168,7 +206,7 @@ export function createEngine(options: EngineOptions): Engine {
 
     async warm() {
       await Promise.all(
-        [...backends.values()].map(async (backend) => {
+        [...members.values()].map(async ({ backend }) => {
           try {
             await backend.warm();
             health.succeeded(backend.model, backend.host);

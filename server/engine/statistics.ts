@@ -1,10 +1,14 @@
 import type { ModelOutcome } from './candidates.js';
 
 export interface ModelStats {
-  /** Times the model was asked. */
+  /** Times the model was asked (each sample counts). */
   requests: number;
-  /** Answers that survived post-processing. */
+  /** Usable answers (survived post-processing) that arrived before the decision: "answers in time". */
   answers: number;
+  /** Completions whose answer this model agreed with (or gave). */
+  wins: number;
+  /** Calls aborted because the cascade already had its answer. */
+  cancelled: number;
   /** Answers that post-processing dropped entirely. */
   filtered: number;
   failures: number;
@@ -53,13 +57,11 @@ export class EngineStatistics {
     this.feedback.rejected++;
   }
 
-  models(outcomes: readonly ModelOutcome[]): void {
+  /** Records one completion's model calls; `winners` are the models that agreed with the answer given. */
+  models(outcomes: readonly ModelOutcome[], winners: readonly string[]): void {
+    for (const model of new Set(winners)) this.entry(model).wins++;
     for (const outcome of outcomes) {
-      let s = this.perModel.get(outcome.model);
-      if (!s) {
-        s = { requests: 0, answers: 0, filtered: 0, failures: 0, late: 0, meanLatencyMs: 0, latencyTotal: 0, latencyCount: 0 };
-        this.perModel.set(outcome.model, s);
-      }
+      const s = this.entry(outcome.model);
       s.requests++;
       if (outcome.kind === 'answered') {
         s.answers++;
@@ -71,8 +73,24 @@ export class EngineStatistics {
         s.latencyCount++;
       } else if (outcome.kind === 'failed') {
         if (outcome.error.kind !== 'aborted') s.failures++;
-      } else s.late++;
+      } else if (outcome.kind === 'cancelled') s.cancelled++;
+      else s.late++;
     }
+  }
+
+  /** Mean latency of the model's answers so far (undefined before the first). */
+  meanLatency(model: string): number | undefined {
+    const s = this.perModel.get(model);
+    return s && s.latencyCount > 0 ? s.latencyTotal / s.latencyCount : undefined;
+  }
+
+  private entry(model: string) {
+    let s = this.perModel.get(model);
+    if (!s) {
+      s = { requests: 0, answers: 0, wins: 0, cancelled: 0, filtered: 0, failures: 0, late: 0, meanLatencyMs: 0, latencyTotal: 0, latencyCount: 0 };
+      this.perModel.set(model, s);
+    }
+    return s;
   }
 
   snapshot(problems: string[]): EngineStats {
@@ -81,6 +99,8 @@ export class EngineStatistics {
       models[name] = {
         requests: s.requests,
         answers: s.answers,
+        wins: s.wins,
+        cancelled: s.cancelled,
         filtered: s.filtered,
         failures: s.failures,
         late: s.late,

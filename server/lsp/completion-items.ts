@@ -31,6 +31,24 @@ function firstLine(text: string): string {
   return lines.find((l) => l.trim() !== '') ?? '';
 }
 
+/** A short line on where the answer came from: the model alone, or how many of the asked models agree. */
+export function provenanceBrief(answer: CompletionAnswer): string {
+  const p = answer.provenance;
+  if (p.asked.length <= 1 && p.answeredInTime.length <= 1) return `xencode · ${p.model}`;
+  return `xencode · ${p.agreeing.length}/${p.asked.length} agree`;
+}
+
+function provenanceFooter(answer: CompletionAnswer): string {
+  const p = answer.provenance;
+  const parts = [`${p.method} (${p.rule})`, `from ${p.model}`];
+  if (p.asked.length > 1) {
+    parts.push(`agreeing: ${p.agreeing.join(', ') || 'none'}`);
+    parts.push(`in time: ${p.answeredInTime.length}/${p.asked.length}`);
+  }
+  parts.push(`${Math.round(p.latencyMs)} ms`);
+  return parts.join(' · ');
+}
+
 /** The answer as a popup item (Helix, eglot, nvim-cmp, blink…): label = typed word + first line of the answer. */
 export function popupItem(answer: CompletionAnswer, replacement: Replacement, features: ClientFeatures): CompletionItem {
   const { context, text } = answer;
@@ -43,9 +61,9 @@ export function popupItem(answer: CompletionAnswer, replacement: Replacement, fe
   const item: CompletionItem = {
     label: head.trimEnd() || text.trim(),
     kind: CompletionItemKind.Text,
-    detail: `xencode · ${answer.model}`,
+    detail: provenanceBrief(answer),
     documentation: features.markdownDocumentation
-      ? { kind: MarkupKind.Markdown, value: '```' + fence + '\n' + body + '\n```\n\n*' + answer.model + '*' }
+      ? { kind: MarkupKind.Markdown, value: '```' + fence + '\n' + body + '\n```\n\n*' + provenanceFooter(answer) + '*' }
       : body,
     // Clients filter on what lies between the range start and the cursor: the typed word.
     filterText: context.wordPrefix + text,
@@ -54,7 +72,7 @@ export function popupItem(answer: CompletionAnswer, replacement: Replacement, fe
     command: { title: 'Accept Xencode completion', command: COMMANDS.accept, arguments: [{ id: answer.id }] },
     data: { xencode: answer.id },
   };
-  if (features.completionLabelDetails) item.labelDetails = { detail: more, description: `xencode · ${answer.model}` };
+  if (features.completionLabelDetails) item.labelDetails = { detail: more, description: provenanceBrief(answer) };
   return item;
 }
 

@@ -23,6 +23,7 @@ export class OllamaBackend implements CompletionBackend {
   readonly model: string;
   readonly host: string;
   private mode: Promise<FimMode> | undefined;
+  private logprobsSupport: Promise<boolean> | undefined;
   private readonly baseFetch: typeof fetch;
 
   constructor(private readonly options: OllamaBackendOptions) {
@@ -47,6 +48,8 @@ export class OllamaBackend implements CompletionBackend {
       if (!template) return { model: this.model, text: '', latencyMs: 0, stopTokens: mode.stop };
       mode = { kind: 'raw', template };
     }
+    // Ask for logprobs only from servers that return them (0.12.11+); older ones would reject the field.
+    if (request.logprobs && !(await this.supportsLogprobs(request.signal))) request = { ...request, logprobs: false };
     try {
       return await this.stream(request, mode, started);
     } catch (err) {
@@ -65,9 +68,21 @@ export class OllamaBackend implements CompletionBackend {
     }
   }
 
-  /** Forgets what /api/show said, e.g. after the model was pulled again or the server restarted. */
+  /** Forgets what /api/show and /api/version said, e.g. after the model was pulled again or the server restarted. */
   forgetCapabilities(): void {
     this.mode = undefined;
+    this.logprobsSupport = undefined;
+  }
+
+  private supportsLogprobs(signal: AbortSignal): Promise<boolean> {
+    this.logprobsSupport ??= this.client(signal)
+      .version()
+      .then(({ version }) => versionAtLeast(version, [0, 12, 11]))
+      .catch(() => {
+        this.logprobsSupport = undefined;
+        return false;
+      });
+    return this.logprobsSupport;
   }
 
   private async stream(request: FimRequest, mode: FimMode, started: number): Promise<FimAnswer> {
@@ -185,4 +200,14 @@ export class OllamaBackend implements CompletionBackend {
       );
     return new BackendError('server', `Ollama failed for ${at}: ${message}`, this.model, this.host);
   }
+}
+
+/** Whether a server version like '0.12.11' or '0.13.0-rc1' is at least `minimum`. */
+export function versionAtLeast(version: string, minimum: readonly number[]): boolean {
+  const parts = version.replace(/^v/, '').split(/[.-]/).map((p) => Number.parseInt(p, 10));
+  for (let i = 0; i < minimum.length; i++) {
+    const part = Number.isFinite(parts[i]) ? parts[i]! : 0;
+    if (part !== minimum[i]) return part > minimum[i]!;
+  }
+  return true;
 }

@@ -49,6 +49,8 @@ export const POPUP_ONLY_CAPABILITIES: ClientCapabilities = {
 export interface ServerOptions {
   env?: Record<string, string | undefined>;
   args?: string[];
+  /** Options for node itself, e.g. ['--cpu-prof'] when profiling. */
+  nodeArgs?: string[];
 }
 
 export interface Notification {
@@ -69,7 +71,7 @@ export class LspClient {
 
   constructor(options: ServerOptions = {}) {
     const dataDir = mkdtempSync(join(tmpdir(), 'xencode-test-'));
-    this.process = spawn(process.execPath, [CLI, '--stdio', ...(options.args ?? [])], {
+    this.process = spawn(process.execPath, [...(options.nodeArgs ?? []), CLI, '--stdio', ...(options.args ?? [])], {
       env: { ...process.env, XENCODE_DATA_DIR: dataDir, XENCODE_NO_WARMUP: '1', XENCODE_LOG: 'debug', ...options.env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
