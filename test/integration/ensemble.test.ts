@@ -104,6 +104,16 @@ describe('the ensemble through the LSP', () => {
     expect((await client.completion(URI, CURSOR)).items[0]?.label).toBe('a + b;');
   });
 
+  it('ROVER fuses three slightly different answers into the per-slot majority', async () => {
+    await start([model('m1:1b', 'x * b + 1;', 5), model('m2:3b', 'a + b + 2;', 10), model('m3:7b', 'a * c + 1;', 15)], {
+      ensemble: { method: 'weighted', rover: true },
+    });
+    const item = (await client.completion(URI, CURSOR)).items[0]!;
+    // No model wrote this text; each slot took the majority.
+    expect(item.label).toBe('a * b + 1;');
+    expect((item.documentation as { value: string }).value).toContain('weighted (fused)');
+  });
+
   it('self-consistency: one model sampled several times, with seeds and temperature, one call at a time', async () => {
     await start([model('solo:7b', 'a + b;', 20)], { ensemble: { method: 'vote', samples: 3 } });
     const list = await client.completion(URI, CURSOR);
