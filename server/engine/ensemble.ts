@@ -95,7 +95,8 @@ export function runEnsemble(members: readonly EnsembleMember[], doc: OpenDocumen
           arrived.push(outcome.candidate);
           options.onSuccess(spec.backend);
           if (options.method === 'hybrid') {
-            const early = hybridEarly(arrived);
+            const outstandingWeight = specs.reduce((sum, other, i) => (outcomes[i] === undefined ? sum + other.weight : sum), 0);
+            const early = hybridEarly(arrived, { outstandingWeight });
             if (early) return finish(early);
           }
         } else if (outcome.kind === 'filtered') {

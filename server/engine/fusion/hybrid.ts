@@ -1,7 +1,10 @@
 /**
  * HYBRID: a cascade with a deadline, as two pure decisions the engine makes while answers arrive.
- * - `hybridEarly(arrived)`: after each arrival — answer now if two candidates agree (similarity ≥ agreeThreshold;
- *   the answer is the agreeing pair's representative from the heavier, then faster, model) or if one candidate is
+ * - `hybridEarly(arrived, { outstandingWeight })`: after each arrival — answer now if two candidates agree
+ *   (similarity ≥ agreeThreshold; the answer is the agreeing pair's representative from the heavier, then faster,
+ *   model) and the weight agreeing with it exceeds the weight of the models still running (two light models must
+ *   not pre-empt a heavy one: the simulation in bench/ensemble showed such early answers right half as often as
+ *   the heavy model's), or if one candidate is
  *   confident (mean token probability exp(meanLogprob) ≥ confidentProbability; it already passed post-processing,
  *   or it would not be a candidate). Otherwise null: keep waiting.
  * - `hybridFinal(arrived)`: when every model answered or the deadline came — WEIGHTED's pick, or abstain when
@@ -18,6 +21,8 @@ export interface HybridOptions extends WeightedOptions {
   readonly confidentProbability?: number;
   /** Below this WEIGHTED score (normalised) the final pick among ≥ 3 candidates abstains. Default 0.5. */
   readonly minScore?: number;
+  /** Summed weight of the calls still running; an agreement must outweigh it to end the wait. Default 0. */
+  readonly outstandingWeight?: number;
 }
 
 export function hybridEarly(arrived: readonly FusionCandidate[], options: HybridOptions = {}): FusionResult | null {
@@ -37,7 +42,10 @@ export function hybridEarly(arrived: readonly FusionCandidate[], options: Hybrid
     scores[bestPair[0]] = 1;
     scores[bestPair[1]] = 1;
     const winner = pool.best(scores);
-    return { text: arrived[winner]!.text, method: 'weighted', rule: 'agreement', agreeing: pool.agreeingWithCandidate(winner, agreeThreshold), score: pool.sim(bestPair[0], bestPair[1]) };
+    const agreeing = pool.agreeingWithCandidate(winner, agreeThreshold);
+    const agreeingWeight = arrived.reduce((sum, c, i) => (pool.sim(winner, i) >= agreeThreshold ? sum + pool.weights[i]! : sum), 0);
+    if (agreeingWeight > (options.outstandingWeight ?? 0))
+      return { text: arrived[winner]!.text, method: 'weighted', rule: 'agreement', agreeing, score: pool.sim(bestPair[0], bestPair[1]) };
   }
   for (let i = 0; i < n; i++) {
     const lp = arrived[i]!.meanLogprob;
