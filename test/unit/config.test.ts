@@ -6,8 +6,8 @@ describe('settings validation', () => {
     const { settings, problems } = validateSettings(undefined, {});
     expect(problems).toEqual([]);
     expect(settings.ollama.host).toBe('http://127.0.0.1:11434');
-    expect(settings.models).toEqual([{ name: DEFAULT_MODEL, weight: 1 }]);
-    expect(settings.ensemble).toEqual({ method: 'hybrid', deadlineMs: 2000, samples: 1 });
+    expect(settings.models).toEqual([{ name: DEFAULT_MODEL, weight: 1, concurrency: 1 }]);
+    expect(settings.ensemble).toEqual({ method: 'hybrid', deadlineMs: 2000, samples: 1, rover: false });
     expect(settings.completion).toEqual({ maxTokens: 128, debounceMs: 0, contextChars: 6000 });
     expect(settings.cache).toEqual({ enabled: true, maxEntries: 50000 });
     expect(settings.feedback).toEqual({ enabled: true });
@@ -42,15 +42,15 @@ describe('settings validation', () => {
       {},
     );
     expect(settings.models).toEqual([
-      { name: 'starcoder2:3b', weight: 1 },
-      { name: 'qwen2.5-coder:7b-base', host: 'http://10.0.0.5:11434', weight: 2 },
+      { name: 'starcoder2:3b', weight: 1, concurrency: 1 },
+      { name: 'qwen2.5-coder:7b-base', host: 'http://10.0.0.5:11434', weight: 2, concurrency: 1 },
     ]);
     expect(problems.some((p) => p.includes('xencode.models[2].name'))).toBe(true);
   });
 
   it('falls back to the default model when the list ends up empty', () => {
     const { settings, problems } = validateSettings({ models: [42] }, {});
-    expect(settings.models).toEqual([{ name: DEFAULT_MODEL, weight: 1 }]);
+    expect(settings.models).toEqual([{ name: DEFAULT_MODEL, weight: 1, concurrency: 1 }]);
     expect(problems.length).toBeGreaterThan(0);
   });
 
