@@ -1,16 +1,20 @@
 import { randomUUID } from 'node:crypto';
-import type { Settings, ModelSetting } from '../config.js';
+import { answerFingerprint, type Settings, type ModelSetting } from '../config.js';
 import { buildCompletionContext } from '../context/context-builder.js';
 import { decideCompletion } from '../context/completion-decision.js';
 import type { CompletionContext } from '../context/types.js';
 import type { OpenDocument } from '../documents/document-store.js';
 import type { Logger } from '../log.js';
-import type { CompletionBackend } from '../models/backend.js';
+import type { BackendError, CompletionBackend } from '../models/backend.js';
 import { OllamaBackend } from '../models/ollama-backend.js';
 import type { ModelOutcome } from './candidates.js';
 import { runEnsemble, type EnsembleMember, type EnsembleMethod } from './ensemble.js';
 import { BackendHealth, type UserNotifier } from './health.js';
 import { ModelSlots } from './model-slots.js';
+import { AnswerReuse, InFlight } from './answer-reuse.js';
+import type { EnsembleRun } from './ensemble.js';
+import { AnswerCache, type CachedAnswer } from '../store/answer-cache.js';
+import { openLmdbStore, type LmdbStore } from '../store/lmdb-store.js';
 import { ShownCompletions } from './shown-completions.js';
 import { EngineStatistics, type EngineStats } from './statistics.js';
 
@@ -18,7 +22,7 @@ export type { EngineStats } from './statistics.js';
 
 /** Where an answer came from: recorded with it, shown briefly in the item, aggregated in xencode.stats. */
 export interface Provenance {
-  readonly method: EnsembleMethod;
+  readonly method: EnsembleMethod | string;
   /** How the method reached it: 'single', 'plurality', 'medoid', 'agreement', 'confident', 'prefix', 'fused'… */
   readonly rule: string;
   /** Every model asked (once each, in configured order). */
@@ -30,6 +34,8 @@ export interface Provenance {
   /** The model whose text was used (the first agreeing one for fused or cut texts). */
   readonly model: string;
   readonly latencyMs: number;
+  /** Where it was served from when no model was asked: 'typed-ahead', 'memory' or 'disk'. */
+  readonly reused?: 'typed-ahead' | 'memory' | 'disk';
 }
 
 /** The answer for one completion request. */
@@ -58,6 +64,15 @@ export interface Engine {
   reject(id: string): boolean;
   stats(): EngineStats;
   updateSettings(settings: Settings): void;
+  /**
+   * Opens the LMDB store in `dataDir` and backs the answer cache with it. Until then, and when it cannot be
+   * opened (the message says why), answers are cached in memory only.
+   */
+  openStore(dataDir: string): Promise<{ problem?: string }>;
+  clearCache(): Promise<void>;
+  /** The document was closed: forget what was shown in it. */
+  forget(uri: string): void;
+  close(): Promise<void>;
   /** Loads every configured model, so the first completion does not wait for a cold start. */
   warm(): Promise<void>;
   readonly settings: Settings;
@@ -88,6 +103,13 @@ export function createEngine(options: EngineOptions): Engine {
   const statistics = new EngineStatistics();
   let settings = options.settings;
   let members = new Map<string, EnsembleMember>();
+  let store: LmdbStore | undefined;
+  let onStoreProblem: ((message: string) => void) | undefined;
+  const makeCache = () =>
+    new AnswerCache({ maxEntries: settings.cache.enabled ? settings.cache.maxEntries : 0, store, onProblem: onStoreProblem });
+  const reuse = new AnswerReuse(makeCache());
+  reuse.setFingerprint(answerFingerprint(settings));
+  const inFlight = new InFlight<EnsembleRun>();
 
   function backendKey(model: ModelSetting): string {
     return `${model.name}@${model.host ?? settings.ollama.host}|${settings.ollama.keepAlive}`;
@@ -109,6 +131,13 @@ export function createEngine(options: EngineOptions): Engine {
   }
   configureBackends();
 
+  /** Records a shown answer (for accept/reject), counts it, and hands it out. */
+  function answered(answer: CompletionAnswer, uri: string): CompletionOutcome {
+    shown.add({ id: answer.id, uri, text: answer.text, models: answer.provenance.agreeing, shownAt: Date.now() });
+    statistics.answered();
+    return { kind: 'answer', answer };
+  }
+
   /** The members with their measured latency, for the cascade's order. */
   function membersNow(): EnsembleMember[] {
     return [...members.values()].map((m) => ({ ...m, expectedLatencyMs: statistics.meanLatency(m.backend.model) }));
@@ -128,19 +157,46 @@ export function createEngine(options: EngineOptions): Engine {
         statistics.skipped();
         return { kind: 'skipped', reason: decision.reason };
       }
-      const run = await runEnsemble(membersNow(), doc, context, {
+      const cacheOn = settings.cache.enabled && settings.cache.maxEntries > 0;
+      const found = cacheOn ? reuse.lookup(doc, context) : undefined;
+      if (found && found.kind !== 'miss') {
+        const { answer: cached } = found;
+        const reused = found.kind === 'typed-ahead' ? 'typed-ahead' : found.tier;
+        const provenance: Provenance = {
+          method: cached.method,
+          rule: cached.rule,
+          asked: [],
+          answeredInTime: [],
+          agreeing: cached.agreeing,
+          model: cached.model,
+          latencyMs: performance.now() - started,
+          reused,
+        };
+        const text = found.kind === 'typed-ahead' ? found.text : cached.text;
+        if (found.kind === 'hit') reuse.shown(context, text, cached);
+        return answered({ id: randomUUID(), text, context, provenance, outcomes: [] }, doc.uri);
+      }
+      const ensembleOptions = {
         method: settings.ensemble.method,
         rover: settings.ensemble.rover,
         samples: settings.ensemble.samples,
         maxTokens: settings.completion.maxTokens,
         deadlineMs: settings.ensemble.deadlineMs,
-        signal,
-        onFailure: (error) => {
+        onFailure: (error: BackendError) => {
           options.logger.warn(`${error.model}@${error.host}: ${error.message}`);
           health.failed(error);
         },
-        onSuccess: (backend) => health.succeeded(backend.model, backend.host),
-      });
+        onSuccess: (backend: CompletionBackend) => health.succeeded(backend.model, backend.host),
+      };
+      const start = (runSignal: AbortSignal) => runEnsemble(membersNow(), doc, context, { ...ensembleOptions, signal: runSignal });
+      let run: EnsembleRun;
+      try {
+        run = found ? await inFlight.run(found.key, signal, start) : await start(signal);
+      } catch {
+        // This request was aborted while sharing another's run.
+        statistics.aborted();
+        return { kind: 'aborted' };
+      }
       const { outcomes, result } = run;
       if (signal.aborted) {
         statistics.models(outcomes, []);
@@ -165,13 +221,39 @@ export function createEngine(options: EngineOptions): Engine {
       };
       statistics.models(outcomes, agreeing.length > 0 ? agreeing : [provenance.model]);
       const answer: CompletionAnswer = { id: randomUUID(), text: result.text, context, provenance, outcomes };
-      shown.add({ id: answer.id, uri: doc.uri, text: answer.text, models: agreeing, shownAt: Date.now() });
-      statistics.answered();
+      const cached: CachedAnswer = { text: result.text, model: provenance.model, method: provenance.method, rule: result.rule, agreeing, createdAt: Date.now() };
+      if (found) reuse.store(found.key, cached);
+      if (cacheOn) reuse.shown(context, result.text, cached);
       options.logger.debug(
         `answer by ${provenance.method}/${provenance.rule} from ${provenance.model}; agreeing ${agreeing.join(', ') || '-'}; ` +
           `in time ${provenance.answeredInTime.join(', ')} of ${provenance.asked.join(', ')}; ${provenance.latencyMs.toFixed(1)} ms`,
       );
-      return { kind: 'answer', answer };
+      return answered(answer, doc.uri);
+    },
+
+    async openStore(dataDir) {
+      const opened = await openLmdbStore({ dataDir });
+      if (!opened.store) return { problem: opened.problem };
+      store = opened.store;
+      onStoreProblem = (message) => options.notifier.warn(`${message} Answers are cached in memory only until the server restarts.`);
+      const previous = reuse.answerCache;
+      reuse.replaceCache(makeCache());
+      void previous.close();
+      options.logger.info(`answer cache on disk at ${opened.store.file}`);
+      return {};
+    },
+
+    async clearCache() {
+      await reuse.clear();
+    },
+
+    forget(uri) {
+      reuse.forget(uri);
+    },
+
+    async close() {
+      await reuse.answerCache.close();
+      await store?.close();
     },
 
     accept(id, acceptedLength) {
@@ -196,12 +278,19 @@ export function createEngine(options: EngineOptions): Engine {
     },
 
     stats() {
-      return statistics.snapshot(health.problems());
+      return { ...statistics.snapshot(health.problems()), cache: { ...reuse.answerCache.stats(), sharedRuns: inFlight.shared } };
     },
 
     updateSettings(next) {
+      const cacheChanged = next.cache.enabled !== settings.cache.enabled || next.cache.maxEntries !== settings.cache.maxEntries;
       settings = next;
       configureBackends();
+      reuse.setFingerprint(answerFingerprint(settings));
+      if (cacheChanged) {
+        const previous = reuse.answerCache;
+        reuse.replaceCache(makeCache());
+        void previous.close();
+      }
     },
 
     async warm() {

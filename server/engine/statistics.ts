@@ -1,3 +1,4 @@
+import type { CacheStats } from '../store/answer-cache.js';
 import type { ModelOutcome } from './candidates.js';
 
 export interface ModelStats {
@@ -23,6 +24,8 @@ export interface EngineStats {
   models: Record<string, ModelStats>;
   /** Backend problems still open, as told to the user. */
   problems: string[];
+  /** Answer cache: hits per tier, typed-ahead, misses, evictions, hit latency; runs shared by identical requests. */
+  cache?: CacheStats & { sharedRuns: number };
 }
 
 /** Counters behind `xencode.stats`. */

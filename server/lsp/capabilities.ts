@@ -9,6 +9,7 @@ export const COMMANDS = {
   accept: 'xencode.acceptCompletion',
   reject: 'xencode.rejectCompletion',
   stats: 'xencode.stats',
+  clearCache: 'xencode.clearCache',
 } as const;
 
 /** What the client can do that changes what we offer or how we answer. */

@@ -35,6 +35,8 @@ export function registerCommands(connection: Connection, engine: () => Engine | 
         return { recorded: e.reject(readId(params.arguments).id) };
       case COMMANDS.stats:
         return e.stats();
+      case COMMANDS.clearCache:
+        return e.clearCache().then(() => ({ cleared: true }));
       default:
         throw new ResponseError(ErrorCodes.InvalidParams, `unknown command ${params.command}; known: ${Object.values(COMMANDS).join(', ')}`);
     }

@@ -12,6 +12,7 @@ import { DocumentStore } from '../documents/document-store.js';
 import { createEngine, type Engine } from '../engine/engine.js';
 import type { StderrLogger } from '../log.js';
 import { PACKAGE_VERSION } from '../paths.js';
+import { resolveDataDir } from '../store/data-dir.js';
 import { readClientFeatures, serverCapabilities, type ClientFeatures } from './capabilities.js';
 import { registerCommands } from './commands.js';
 import { CompletionRequests } from './completion-requests.js';
@@ -63,6 +64,10 @@ export function startServer(connection: Connection, options: ServerOptions): voi
   }
 
   connection.onInitialized(async () => {
+    // Disk cache: opened off the request path; until it is open (or if it cannot be), the memory tier serves.
+    void engine?.openStore(resolveDataDir()).then(({ problem }) => {
+      if (problem) notifier.warn(`${problem} Answers are cached in memory only.`);
+    });
     await settingsSync?.refresh();
     const warm = options.warmup ?? process.env.XENCODE_NO_WARMUP !== '1';
     if (warm) void engine?.warm();
@@ -82,6 +87,7 @@ export function startServer(connection: Connection, options: ServerOptions): voi
   });
   connection.onDidCloseTextDocument(({ textDocument }) => {
     requests?.abort(textDocument.uri);
+    engine?.forget(textDocument.uri);
     documents.close(textDocument.uri);
   });
 
@@ -100,9 +106,11 @@ export function startServer(connection: Connection, options: ServerOptions): voi
     return { items: [inlineItem(result.answer, replacement)] };
   });
 
-  connection.onShutdown(() => {
+  connection.onShutdown(async () => {
     shuttingDown = true;
     for (const doc of documents.all()) requests?.abort(doc.uri);
+    // Flushes queued cache writes to disk before the process exits.
+    await engine?.close();
   });
   connection.onExit(() => process.exit(shuttingDown ? 0 : 1));
 

@@ -133,7 +133,8 @@ describe('completions through the LSP', () => {
   });
 
   it('records accepts through the command, the item command and the Copilot notifications', async () => {
-    await client.initialize(settings());
+    // Without the cache, so that each request reaches the model.
+    await client.initialize(settings({ cache: { enabled: false } }));
     await client.open(URI, SOURCE);
     const first = (await client.completion(URI, CURSOR)).items[0]!;
     const id = (first.command!.arguments![0] as { id: string }).id;

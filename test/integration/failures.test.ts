@@ -33,7 +33,8 @@ async function start(models: unknown[] = [MODEL], extra: Record<string, unknown>
 
 describe('when Ollama is unreachable', () => {
   it('warns once with how to start it, returns empty completions, and recovers by itself', async () => {
-    await start();
+    // Without the cache, so that the last request reaches (and misses) the server again.
+    await start([MODEL], { cache: { enabled: false } });
     await stub.goDown();
     for (let i = 0; i < 5; i++) expect((await client.completion(URI, CURSOR)).items).toEqual([]);
     const warnings = client.messages(WARNING);
