@@ -43,11 +43,14 @@ export class AnswerReuse {
     const started = performance.now();
     const typed = this.typedAhead.match(doc, context);
     // Nothing typed yet (the same position again) is the cache's to answer.
-    if (typed && typed.typed > 0) {
-      this.cache.recordTypedAhead((performance.now() - started) * 1000);
-      return { kind: 'typed-ahead', text: typed.rest, answer: typed.ref.answer };
-    }
     const key = astHash(doc, context, this.fingerprint);
+    if (typed && typed.typed > 0) {
+      // Kept under this position's key too, so that coming back to it later (or after a restart) hits.
+      const answer = { ...typed.ref.answer, text: typed.rest };
+      this.cache.set(key, answer);
+      this.cache.recordTypedAhead((performance.now() - started) * 1000);
+      return { kind: 'typed-ahead', text: typed.rest, answer };
+    }
     const hit = this.cache.get(key);
     if (hit) return { kind: 'hit', tier: hit.tier, key, answer: hit.answer };
     return { kind: 'miss', key };

@@ -104,7 +104,8 @@ export function createEngine(options: EngineOptions): Engine {
   let settings = options.settings;
   let members = new Map<string, EnsembleMember>();
   let store: LmdbStore | undefined;
-  let onStoreProblem: ((message: string) => void) | undefined;
+  // The store's messages say what happened and that memory keeps serving.
+  const onStoreProblem = (message: string) => options.notifier.warn(message);
   const makeCache = () =>
     new AnswerCache({ maxEntries: settings.cache.enabled ? settings.cache.maxEntries : 0, store, onProblem: onStoreProblem });
   const reuse = new AnswerReuse(makeCache());
@@ -235,10 +236,7 @@ export function createEngine(options: EngineOptions): Engine {
       const opened = await openLmdbStore({ dataDir });
       if (!opened.store) return { problem: opened.problem };
       store = opened.store;
-      onStoreProblem = (message) => options.notifier.warn(`${message} Answers are cached in memory only until the server restarts.`);
-      const previous = reuse.answerCache;
-      reuse.replaceCache(makeCache());
-      void previous.close();
+      reuse.answerCache.attachStore(opened.store);
       options.logger.info(`answer cache on disk at ${opened.store.file}`);
       return {};
     },

@@ -66,7 +66,7 @@ export function startServer(connection: Connection, options: ServerOptions): voi
   connection.onInitialized(async () => {
     // Disk cache: opened off the request path; until it is open (or if it cannot be), the memory tier serves.
     void engine?.openStore(resolveDataDir()).then(({ problem }) => {
-      if (problem) notifier.warn(`${problem} Answers are cached in memory only.`);
+      if (problem) notifier.warn(problem);
     });
     await settingsSync?.refresh();
     const warm = options.warmup ?? process.env.XENCODE_NO_WARMUP !== '1';

@@ -139,9 +139,13 @@ export class AnswerCache {
     this.memory.delete(key);
     this.remember(key, { storedAt, answer });
     if (!this.diskOn()) return;
+    const store = this.store!;
     const diskKey = KEY_SCHEMA + key;
-    this.store?.put('answers', diskKey, { s: storedAt, a: answer } satisfies DiskRecord);
-    this.store?.put('answers-age', [storedAt, diskKey], true);
+    store.batch(() => {
+      // One transaction: an answer never lands without the index entry that lets trimming find it.
+      store.put('answers', diskKey, { s: storedAt, a: answer } satisfies DiskRecord);
+      store.put('answers-age', [storedAt, diskKey], true);
+    });
     if (++this.writesSinceCheck >= this.checkEvery) this.scheduleMaintenance(0);
   }
 
@@ -234,9 +238,9 @@ export class AnswerCache {
   }
 
   /**
-   * One slice of disk upkeep, bounded in time: walk the age index from the oldest entry, removing entries that
-   * expired or exceed maxEntries, then (once per open) entries of other key schemas. Entries overwritten since an
-   * index entry was written keep a newer index entry: only the answer whose storedAt matches is removed.
+   * One slice of disk upkeep, bounded in time. Walks the age index from the oldest entry: removes answers that
+   * expired or exceed maxEntries, and index entries left behind when a key was stored again (only the answer whose
+   * storedAt matches an index entry is live). Then, once per open, entries of other key schemas.
    */
   private async maintain(): Promise<void> {
     const store = this.store;
@@ -246,22 +250,32 @@ export class AnswerCache {
     try {
       await store.settled(); // count committed writes, and don't walk entries still queued for removal
       const deadline = performance.now() + TRIM_BUDGET_MS;
-      let excess = (store.count('answers') ?? 0) - this.maxEntries;
+      const answers = store.count('answers') ?? 0;
+      let excess = answers - this.maxEntries;
+      // Walk past live entries to find stale index entries only when there are many (walking costs time).
+      let stale = (store.count('answers-age') ?? 0) - answers - Math.max(64, this.maxEntries / 4);
       const expiredBefore = this.now() - this.ttlMs;
       let more = false;
       for (const { key } of store.range('answers-age')) {
-        const [storedAt, diskKey] = key as [number, string];
-        if (excess <= 0 && storedAt >= expiredBefore) break;
         if (performance.now() > deadline) {
           more = true;
           break;
         }
-        store.remove('answers-age', key);
+        const [storedAt, diskKey] = key as [number, string];
         const current = store.get<DiskRecord>('answers', diskKey);
-        if (isDiskRecord(current) && current.s === storedAt) {
-          store.remove('answers', diskKey);
+        const live = isDiskRecord(current) && current.s === storedAt;
+        if (!live) {
+          store.remove('answers-age', key);
+          stale--;
+        } else if (excess > 0 || storedAt < expiredBefore) {
+          store.batch(() => {
+            store.remove('answers', diskKey);
+            store.remove('answers-age', key);
+          });
           if (storedAt >= expiredBefore) this.counters.diskEvictions++;
           excess--;
+        } else if (stale <= 0) {
+          break; // everything after this is newer, live and within bounds
         }
       }
       if (!more) more = this.purgeOtherSchemas(store, deadline);

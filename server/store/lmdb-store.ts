@@ -158,6 +158,16 @@ export class LmdbStore {
     }
   }
 
+  /** Queues the writes `writes` makes (put/remove on this store) as one transaction: all land or none. */
+  batch(writes: () => void): void {
+    if (!this.usable) return;
+    try {
+      this.watch(this.root.batch(writes));
+    } catch {
+      /* as in put */
+    }
+  }
+
   remove(name: DbName, key: Key): void {
     if (!this.usable) return;
     try {
@@ -235,7 +245,7 @@ export class LmdbStore {
   }
 }
 
-type Phase = 'dir' | 'open' | 'read' | 'write';
+export type Phase = 'dir' | 'open' | 'read' | 'write';
 
 const MDB_CODES: Record<number, string> = {
   [-30797]: 'MDB_PAGE_NOTFOUND', [-30796]: 'MDB_CORRUPTED', [-30795]: 'MDB_PANIC', [-30794]: 'MDB_VERSION_MISMATCH',
@@ -263,7 +273,8 @@ const KINDS: Record<string, string> = {
 /** A message the user can act on: what failed, where, what to do. Completions keep being cached in memory. */
 export function describeStoreProblem(err: unknown, phase: Phase, file: string): string {
   const code = errorCodeName(err);
-  const detail = `${code}: ${String((err as Error | undefined)?.message ?? err)}`;
+  const message = String((err as Error | undefined)?.message ?? err);
+  const detail = message.startsWith(code) ? message : `${code}: ${message}`; // Node's messages start with the code
   const dir = join(file, '..');
   const then = 'or set XENCODE_DATA_DIR to another folder, then restart. Completions are cached in memory only until then.';
   // A short write is how LMDB reports a file system that filled up mid-commit.

@@ -171,4 +171,18 @@ describe('AnswerCache on LMDB', () => {
     expect(store.get('answers', `${KEY_SCHEMA}hot`)).toMatchObject({ a: { text: 'v2' } });
     await cache.close();
   });
+
+  it('cleans up the age index when the same keys are stored again and again', async () => {
+    const store = await openStore(tempDir());
+    let now = 1;
+    const cache = new AnswerCache({ maxEntries: 100, store, now: () => now++ });
+    for (let round = 0; round < 20; round++) for (let i = 0; i < 50; i++) cache.set(`k${i}`, answer(`${round}`));
+    await store.settled();
+    expect(store.count('answers')).toBe(50);
+    // 1,000 index entries for 50 answers: trimming removes the stale ones, keeps every live answer.
+    await expect.poll(() => store.count('answers-age'), { timeout: 10_000, interval: 100 }).toBeLessThanOrEqual(50 + 64);
+    expect(store.count('answers')).toBe(50);
+    expect(store.get('answers', `${KEY_SCHEMA}k0`)).toMatchObject({ a: { text: '19' } });
+    await cache.close();
+  });
 });

@@ -16,16 +16,17 @@
 import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, openSync, readFileSync, statSync, writeFileSync, writeSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { AnswerCache } from '../../../server/store/answer-cache.js';
 import { describeStoreProblem, ENV_FILE, openLmdbStore, type LmdbStore } from '../../../server/store/lmdb-store.js';
-import { answer, canMountTmpfs, cleanupTempDirs, inTmpfs, isRoot, runChild, tempDir } from './helpers.js';
+import { answer, canMountTmpfs, cleanupTempDirs, removeTranspiled, inTmpfs, isRoot, runChild, tempDir } from './helpers.js';
 
 const opened: LmdbStore[] = [];
 afterEach(async () => {
   for (const store of opened.splice(0)) await store.close();
   cleanupTempDirs();
 });
+afterAll(removeTranspiled);
 
 async function filledStore(entries: number): Promise<string> {
   const dir = tempDir();

@@ -38,8 +38,7 @@ export function answer(text: string, createdAt = 1_700_000_000_000): CachedAnswe
 let transpiled: string | undefined;
 export function transpiledStoreDir(): string {
   if (transpiled) return transpiled;
-  const out = mkdtempSync(join(tmpdir(), 'xencode-store-js-')); // outlives each test's temp dirs
-  process.on('exit', () => rmSync(out, { recursive: true, force: true }));
+  const out = mkdtempSync(join(tmpdir(), 'xencode-store-js-')); // outlives each test's temp dirs: removeTranspiled()
   chmodSync(out, 0o755); // readable by the unprivileged child of the read-only test
   const lmdbCjs = createRequire(import.meta.url).resolve('lmdb');
   const lmdbUrl = pathToFileURL(lmdbCjs).href.replace(/dist\/index\.cjs$/, 'node-index.js');
@@ -56,6 +55,12 @@ export function transpiledStoreDir(): string {
   writeFileSync(join(out, 'package.json'), '{"type":"module"}');
   transpiled = out;
   return out;
+}
+
+/** For afterAll: vitest's workers do not always run 'exit' handlers. */
+export function removeTranspiled(): void {
+  if (transpiled) rmSync(transpiled, { recursive: true, force: true });
+  transpiled = undefined;
 }
 
 /**

@@ -3,16 +3,17 @@
  * the reader table and the writer mutex); these tests run real separate Node processes on the same environment
  * while this process keeps it open too.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { AnswerCache } from '../../../server/store/answer-cache.js';
 import { openLmdbStore, type LmdbStore } from '../../../server/store/lmdb-store.js';
-import { answer, cleanupTempDirs, runChild, tempDir } from './helpers.js';
+import { answer, cleanupTempDirs, removeTranspiled, runChild, tempDir } from './helpers.js';
 
 const opened: LmdbStore[] = [];
 afterEach(async () => {
   for (const store of opened.splice(0)) await store.close();
   cleanupTempDirs();
 });
+afterAll(removeTranspiled);
 
 async function openHere(dataDir: string): Promise<{ store: LmdbStore; cache: AnswerCache }> {
   const { store, problem } = await openLmdbStore({ dataDir, probe: false });
