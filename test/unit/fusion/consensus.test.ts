@@ -2,10 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { consensus } from '../../../server/engine/fusion/consensus.js';
 import { similarity } from '../../../server/engine/fusion/similarity.js';
 import type { FusionCandidate } from '../../../server/engine/fusion/types.js';
-
-function c(model: string, text: string, weight = 1, latencyMs = 100): FusionCandidate {
-  return { model, text, weight, latencyMs };
-}
+import { c } from './candidates.js';
 
 /** Brackets balanced (no string handling needed for these cases). */
 function balanced(text: string): boolean {

@@ -1,14 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FUSION_METHODS, consensus, fuse, isFusionMethod, rover, vote, weighted, type FusionCandidate, type FusionMethod } from '../../../server/engine/fusion/index.js';
-
-function c(model: string, text: string, weight = 1, latencyMs = 100, meanLogprob?: number): FusionCandidate {
-  return meanLogprob === undefined ? { model, text, weight, latencyMs } : { model, text, weight, latencyMs, meanLogprob };
-}
-
-const SUM = 'const sum = items.reduce((a, b) => a + b, 0);';
-const ONE = 'const total = items.reduce((a, b) => a + b, 1);';
-const ACC = 'const total = items.reduce((acc, b) => acc + b, 0);';
-const MAJORITY = 'const total = items.reduce((a, b) => a + b, 0);';
+import { c, SUM, ONE, ACC, MAJORITY } from './candidates.js';
 
 describe('fuse', () => {
   const candidates = [c('m1', SUM, 1.2, 80), c('m2', ONE, 1, 120), c('m3', ACC, 0.8, 60)];

@@ -3,16 +3,7 @@ import { rover } from '../../../server/engine/fusion/rover.js';
 import { similarity } from '../../../server/engine/fusion/similarity.js';
 import type { FusionCandidate, FusionResult } from '../../../server/engine/fusion/types.js';
 import { weighted } from '../../../server/engine/fusion/weighted.js';
-
-function c(model: string, text: string, weight = 1, latencyMs = 100, meanLogprob?: number): FusionCandidate {
-  return meanLogprob === undefined ? { model, text, weight, latencyMs } : { model, text, weight, latencyMs, meanLogprob };
-}
-
-// Each candidate deviates from the per-slot majority in a different place.
-const SUM = 'const sum = items.reduce((a, b) => a + b, 0);';
-const ONE = 'const total = items.reduce((a, b) => a + b, 1);';
-const ACC = 'const total = items.reduce((acc, b) => acc + b, 0);';
-const MAJORITY = 'const total = items.reduce((a, b) => a + b, 0);';
+import { c, SUM, ONE, ACC, MAJORITY } from './candidates.js';
 
 describe('rover', () => {
   it('fuses into the per-slot majority, a text no model produced', () => {

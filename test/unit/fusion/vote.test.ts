@@ -2,10 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { similarity } from '../../../server/engine/fusion/similarity.js';
 import type { FusionCandidate } from '../../../server/engine/fusion/types.js';
 import { vote } from '../../../server/engine/fusion/vote.js';
-
-function c(model: string, text: string, weight = 1, latencyMs = 100): FusionCandidate {
-  return { model, text, weight, latencyMs };
-}
+import { c } from './candidates.js';
 
 describe('vote', () => {
   it('abstains with no candidates and answers a single candidate with itself', () => {

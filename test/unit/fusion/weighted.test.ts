@@ -2,10 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { similarity } from '../../../server/engine/fusion/similarity.js';
 import type { FusionCandidate } from '../../../server/engine/fusion/types.js';
 import { weighted } from '../../../server/engine/fusion/weighted.js';
-
-function c(model: string, text: string, weight = 1, latencyMs = 100, meanLogprob?: number): FusionCandidate {
-  return meanLogprob === undefined ? { model, text, weight, latencyMs } : { model, text, weight, latencyMs, meanLogprob };
-}
+import { c } from './candidates.js';
 
 const AGREED = 'return items.filter((item) => item.active);';
 const OTHER = 'return items.length > 0 ? items[0] : null;';
