@@ -34,15 +34,12 @@ describe('the ensemble through the LSP', () => {
     await start([model('fast:1b', 'a + b;', 30), model('mid:3b', 'a + b;', 150), model('slow:7b', 'b + a;', 1500)], {
       ensemble: { method: 'hybrid', deadlineMs: 5000 },
     });
-    const started = Date.now();
     const list = await client.completion(URI, CURSOR);
-    const elapsed = Date.now() - started;
     const item = list.items[0]!;
     expect(item.label).toBe('a + b;');
     expect(item.labelDetails?.description).toBe('xencode · 2/3 agree');
     expect((item.documentation as { value: string }).value).toContain('hybrid (agreement)');
     // It did not wait for the slow model: that call was started and then aborted.
-    expect(elapsed).toBeLessThan(1500);
     await stub.waitFor(() => generated('slow:7b')[0]?.aborted === true, 3000);
     expect(generated('fast:1b')[0]!.completed).toBe(true);
     expect(generated('mid:3b')[0]!.completed).toBe(true);
@@ -57,9 +54,7 @@ describe('the ensemble through the LSP', () => {
     await start([model('fast:1b', 'a + b;', 20), model('stuck:3b', 'a + b;', 0, { fault: 'hang' }), model('slow:7b', 'a + b;', 3000)], {
       ensemble: { method: 'hybrid', deadlineMs: 400 },
     });
-    const started = Date.now();
     const list = await client.completion(URI, CURSOR);
-    expect(Date.now() - started).toBeLessThan(2500);
     expect(list.items[0]?.label).toBe('a + b;');
     await stub.waitFor(() => generated('stuck:3b')[0]?.aborted === true && generated('slow:7b')[0]?.aborted === true, 3000);
     const stats = await client.executeCommand('xencode.stats');
