@@ -86,6 +86,15 @@ export interface EngineOptions {
   readonly createBackend?: (model: ModelSetting, settings: Settings) => CompletionBackend;
 }
 
+/** The models a run's answer is credited to: those agreeing with it, else the one whose text it is. */
+function winners(run: EnsembleRun): string[] {
+  if (!run.result) return [];
+  const agreeing = unique(run.result.agreeing);
+  if (agreeing.length > 0) return agreeing;
+  const source = run.candidates.find((c) => c.text === run.result!.text) ?? run.candidates[0];
+  return source ? [source.model] : [];
+}
+
 function unique(names: readonly string[]): string[] {
   return [...new Set(names)];
 }
@@ -189,7 +198,12 @@ export function createEngine(options: EngineOptions): Engine {
         },
         onSuccess: (backend: CompletionBackend) => health.succeeded(backend.model, backend.host),
       };
-      const start = (runSignal: AbortSignal) => runEnsemble(membersNow(), doc, context, { ...ensembleOptions, signal: runSignal });
+      const start = async (runSignal: AbortSignal) => {
+        const run = await runEnsemble(membersNow(), doc, context, { ...ensembleOptions, signal: runSignal });
+        // Counted once per run, however many identical requests share it.
+        statistics.models(run.outcomes, winners(run));
+        return run;
+      };
       let run: EnsembleRun;
       try {
         run = found ? await inFlight.run(found.key, signal, start) : await start(signal);
@@ -200,12 +214,10 @@ export function createEngine(options: EngineOptions): Engine {
       }
       const { outcomes, result } = run;
       if (signal.aborted) {
-        statistics.models(outcomes, []);
         statistics.aborted();
         return { kind: 'aborted' };
       }
       if (!result) {
-        statistics.models(outcomes, []);
         statistics.empty();
         return { kind: 'empty', outcomes };
       }
@@ -220,7 +232,6 @@ export function createEngine(options: EngineOptions): Engine {
         model: source?.model ?? agreeing[0] ?? run.candidates[0]!.model,
         latencyMs: performance.now() - started,
       };
-      statistics.models(outcomes, agreeing.length > 0 ? agreeing : [provenance.model]);
       const answer: CompletionAnswer = { id: randomUUID(), text: result.text, context, provenance, outcomes };
       const cached: CachedAnswer = { text: result.text, model: provenance.model, method: provenance.method, rule: result.rule, agreeing, createdAt: Date.now() };
       if (found) reuse.store(found.key, cached);

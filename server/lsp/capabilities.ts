@@ -17,8 +17,6 @@ export interface ClientFeatures {
   readonly encoding: PositionEncoding;
   readonly inlineCompletion: boolean;
   readonly workspaceConfiguration: boolean;
-  readonly didChangeConfigurationDynamic: boolean;
-  readonly showMessage: boolean;
   readonly completionLabelDetails: boolean;
   readonly markdownDocumentation: boolean;
 }
@@ -30,8 +28,6 @@ export function readClientFeatures(client: ClientCapabilities): ClientFeatures {
     // Offered only to clients that declare it (as tabby-agent does): others would ignore or reject it.
     inlineCompletion: Boolean(client.textDocument?.inlineCompletion),
     workspaceConfiguration: Boolean(client.workspace?.configuration),
-    didChangeConfigurationDynamic: Boolean(client.workspace?.didChangeConfiguration?.dynamicRegistration),
-    showMessage: true,
     completionLabelDetails: Boolean(client.textDocument?.completion?.completionItem?.labelDetailsSupport),
     markdownDocumentation: !docFormats || docFormats.includes('markdown'),
   };

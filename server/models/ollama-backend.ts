@@ -68,12 +68,6 @@ export class OllamaBackend implements CompletionBackend {
     }
   }
 
-  /** Forgets what /api/show and /api/version said, e.g. after the model was pulled again or the server restarted. */
-  forgetCapabilities(): void {
-    this.mode = undefined;
-    this.logprobsSupport = undefined;
-  }
-
   private supportsLogprobs(signal: AbortSignal): Promise<boolean> {
     this.logprobsSupport ??= this.client(signal)
       .version()
