@@ -19,7 +19,7 @@ import { validateSettings } from '../server/config.js';
 import { DocumentStore } from '../server/documents/document-store.js';
 import { createEngine } from '../server/engine/engine.js';
 import { silentLogger } from '../server/log.js';
-import type { CompletionBackend, FimRequest } from '../server/models/backend.js';
+import type { ChatRequest, CompletionBackend, FimRequest } from '../server/models/backend.js';
 import { PACKAGE_ROOT } from '../server/paths.js';
 import { LspClient } from '../test/support/lsp-client.js';
 import { OllamaStub } from '../test/support/ollama-stub.js';
@@ -42,6 +42,10 @@ class InstantBackend implements CompletionBackend {
   async complete(request: FimRequest) {
     request.signal.throwIfAborted();
     return { model: this.model, text: this.answer, latencyMs: 0, stopTokens: ['<|endoftext|>'] };
+  }
+  async chat(request: ChatRequest) {
+    request.signal.throwIfAborted();
+    return { model: this.model, text: this.answer, latencyMs: 0 };
   }
   async warm() {}
 }

@@ -50,10 +50,45 @@ export class BackendError extends Error {
   }
 }
 
+export interface ChatMessage {
+  readonly role: 'system' | 'user' | 'assistant';
+  readonly content: string;
+}
+
+export interface ChatRequest {
+  readonly messages: readonly ChatMessage[];
+  readonly maxTokens: number;
+  /** Aborting stops the model call at once (the HTTP request is closed, so the server stops generating). */
+  readonly signal: AbortSignal;
+  /** Default 0. */
+  readonly temperature?: number;
+  /** Called with the text so far as chunks stream in (progress reporting); never required. */
+  readonly onText?: (textSoFar: string) => void;
+}
+
+export interface ChatAnswer {
+  readonly model: string;
+  /** The assistant message content, concatenated. */
+  readonly text: string;
+  /** Milliseconds from the call to the last token. */
+  readonly latencyMs: number;
+  /** Milliseconds from the call to the first token of content (undefined when nothing streamed). */
+  readonly firstTokenMs?: number;
+  /** Why generation stopped: 'stop', 'length', … as the server says. */
+  readonly doneReason?: string;
+}
+
+/**
+ * One model on one model server, as the engine uses it: fill-in-the-middle completions (`complete`) for inline
+ * suggestions, and chat (`chat`) for code actions and hovers (refactor, fix, explain). Both stream and stop at
+ * once when the request's signal aborts; failures are thrown as BackendError.
+ */
 export interface CompletionBackend {
   readonly model: string;
   readonly host: string;
   complete(request: FimRequest): Promise<FimAnswer>;
+  /** Answers a conversation with the assistant's next message (the model needs a chat/instruct template). */
+  chat(request: ChatRequest): Promise<ChatAnswer>;
   /** Loads the model into memory ahead of the first request; failures are reported, never thrown. */
   warm(): Promise<void>;
 }

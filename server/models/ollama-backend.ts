@@ -1,5 +1,5 @@
-import { Ollama, type GenerateRequest, type GenerateResponse } from 'ollama';
-import { BackendError, type CompletionBackend, type FimAnswer, type FimRequest } from './backend.js';
+import { Ollama, type ChatResponse, type GenerateRequest, type GenerateResponse } from 'ollama';
+import { BackendError, type ChatAnswer, type ChatRequest, type CompletionBackend, type FimAnswer, type FimRequest } from './backend.js';
 import { FIM_MODEL_SUGGESTIONS, templateFor, type FimTemplate } from './fim-templates.js';
 
 export interface OllamaBackendOptions {
@@ -10,14 +10,18 @@ export interface OllamaBackendOptions {
   readonly fetch?: typeof fetch;
 }
 
+/** Models with an instruct (chat) template that are good at code: suggested when the configured one cannot chat. */
+export const CHAT_MODEL_SUGGESTIONS: readonly string[] = ['qwen2.5-coder:7b', 'qwen2.5-coder:1.5b'];
+
 /** How the model is asked to fill in the middle. */
 type FimMode = { kind: 'suffix'; stop: readonly string[] } | { kind: 'raw'; template: FimTemplate };
 
 /**
  * One model on one Ollama server. Fill-in-the-middle goes through Ollama's `suffix` when the model's template
  * supports insertion (`/api/show` lists the `insert` capability), else through raw mode with the family's FIM
- * template. Every call streams, and aborting the caller's signal closes the HTTP request at once (ollama-js has
- * no per-request signal, so each call gets a fetch bound to its own signal).
+ * template. Chat (code actions, hovers) goes through /api/chat. Every call streams, and aborting the caller's
+ * signal closes the HTTP request at once (ollama-js has no per-request signal, so each call gets a fetch bound to
+ * its own signal).
  */
 export class OllamaBackend implements CompletionBackend {
   readonly model: string;
@@ -65,6 +69,48 @@ export class OllamaBackend implements CompletionBackend {
         }
       }
       throw error;
+    }
+  }
+
+  async chat(request: ChatRequest): Promise<ChatAnswer> {
+    const started = performance.now();
+    try {
+      request.signal.throwIfAborted();
+      const iterator = await this.client(request.signal).chat({
+        model: this.model,
+        stream: true,
+        keep_alive: this.options.keepAlive,
+        // Copies: ollama-js rewrites message objects in place (images). No `think`: older servers and models
+        // without the thinking capability reject it. Only options that never force a model reload.
+        messages: request.messages.map((m) => ({ role: m.role, content: m.content })),
+        options: { num_predict: request.maxTokens, temperature: request.temperature ?? 0 },
+      });
+      let text = '';
+      let firstTokenMs: number | undefined;
+      let last: ChatResponse | undefined;
+      try {
+        for await (const chunk of iterator) {
+          // Thinking models may stream `message.thinking` with empty content: only content is the answer.
+          const piece = chunk.message?.content ?? '';
+          last = chunk;
+          if (!piece) continue;
+          firstTokenMs ??= performance.now() - started;
+          text += piece;
+          if (request.onText) {
+            try {
+              request.onText(text);
+            } catch {
+              // Progress reporting is best effort: a failing listener never costs the answer.
+            }
+          }
+        }
+      } finally {
+        // Ends the HTTP request whether we finished, failed or were aborted (a broken for-await alone leaks it).
+        iterator.abort();
+      }
+      return { model: this.model, text, latencyMs: performance.now() - started, firstTokenMs, doneReason: last?.done_reason };
+    } catch (err) {
+      throw this.classify(err, request.signal, 'chat');
     }
   }
 
@@ -167,7 +213,7 @@ export class OllamaBackend implements CompletionBackend {
   }
 
   /** Turns whatever fetch or ollama-js threw into a BackendError whose message says what to do. */
-  private classify(err: unknown, signal: AbortSignal): BackendError {
+  private classify(err: unknown, signal: AbortSignal, endpoint: 'generate' | 'chat' = 'generate'): BackendError {
     if (err instanceof BackendError) return err;
     const e = err as { name?: string; message?: string; status_code?: number; cause?: { code?: string } };
     const message = e?.message ?? String(err);
@@ -177,6 +223,16 @@ export class OllamaBackend implements CompletionBackend {
       const status = e.status_code ?? 0;
       if (status === 404 || /not found/i.test(message))
         return new BackendError('model-not-found', `Model ${this.model} is not installed on ${this.host}. Run: ollama pull ${this.model}`, this.model, this.host);
+      // Ollama words a model without the completion capability "… does not support chat" on /api/chat (older
+      // servers: "… does not support generate"). Base (FIM) models can chat; embedding models and the like cannot.
+      if (endpoint === 'chat' && /does not support (chat|generate)/i.test(message))
+        return new BackendError(
+          'bad-request',
+          `Model ${this.model} at ${this.host} cannot chat (${message}), so it cannot answer code actions or hovers. ` +
+            `Use an instruct (chat) model, for example ${CHAT_MODEL_SUGGESTIONS.join(' or ')} (their instruct template supports chat).`,
+          this.model,
+          this.host,
+        );
       if (/does not support insert/i.test(message))
         return new BackendError('no-insert', `Model ${this.model} does not support fill-in-the-middle (insert). Use a code model such as ${FIM_MODEL_SUGGESTIONS.join(', ')}.`, this.model, this.host);
       if (status === 503)
