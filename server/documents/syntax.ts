@@ -17,6 +17,8 @@ export interface SyntaxLanguage {
   readonly scopes?: Parser.Query;
   /** Captures `@import` (import/require statements). */
   readonly imports?: Parser.Query;
+  /** Captures `@target`: what a code action or hover works on when nothing is selected (functions, classes…). */
+  readonly targets?: Parser.Query;
 }
 
 const require = createRequire(import.meta.url);
@@ -42,6 +44,7 @@ function load(entry: LanguageEntry): SyntaxLanguage | null {
       parser,
       scopes: loadQuery(language, entry.queries, 'scopes.scm'),
       imports: loadQuery(language, entry.queries, 'imports.scm'),
+      targets: loadQuery(language, entry.queries, 'targets.scm'),
     };
   } catch (err) {
     // A grammar that fails to load degrades that language to plain text; it must not stop the server.
