@@ -84,12 +84,43 @@ function settingsSchema(defaultHost: string) {
         .strict()
         .default({}),
       feedback: z.object({ enabled: z.boolean().default(true) }).strict().default({}),
+      actions: z
+        .object({
+          /** Models asked for code actions and hovers (through chat); empty: the completion models. */
+          models: z.array(z.preprocess((v) => (typeof v === 'string' ? { name: v } : v), modelSchema)).default([]),
+          maxTokens: z.number().int().min(16).max(32_768).default(2048),
+          /** A code action's models are aborted after this long; the action reports that they were too slow. */
+          timeoutMs: z.number().int().min(1000).max(600_000).default(120_000),
+          /** Code around the target the models see (before and after it, each), besides imports and headers. */
+          contextChars: z.number().int().min(0).max(200_000).default(3000),
+        })
+        .strict()
+        .default({}),
+      hover: z
+        .object({
+          enabled: z.boolean().default(true),
+          /** No answer by then: the hover shows nothing (the answer still arrives in the cache for the next hover). */
+          deadlineMs: z.number().int().min(50).max(120_000).default(4000),
+          maxTokens: z.number().int().min(16).max(4096).default(300),
+        })
+        .strict()
+        .default({}),
     })
     .strict();
 }
 
 export type Settings = z.output<ReturnType<typeof settingsSchema>>;
 export type ModelSetting = Settings['models'][number];
+
+/** The models that answer code actions and hovers: `actions.models`, else the completion models. */
+export function actionModels(settings: Settings): readonly ModelSetting[] {
+  return settings.actions.models.length > 0 ? settings.actions.models : settings.models;
+}
+
+/** A fingerprint of what changes a hover's text: its models (with weights) and its token budget. */
+export function hoverFingerprint(settings: Settings): string {
+  return JSON.stringify([actionModels(settings).map((m) => [m.name, m.host ?? settings.ollama.host, m.weight]), settings.hover.maxTokens, settings.actions.contextChars]);
+}
 
 export interface SettingsResult {
   settings: Settings;

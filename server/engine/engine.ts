@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { answerFingerprint, type Settings, type ModelSetting } from '../config.js';
+import { actionModels, answerFingerprint, type Settings, type ModelSetting } from '../config.js';
+import { findActionTarget, type TargetResult } from '../context/action-target.js';
 import { buildCompletionContext } from '../context/context-builder.js';
 import { decideCompletion } from '../context/completion-decision.js';
 import type { CompletionContext } from '../context/types.js';
@@ -17,8 +18,22 @@ import { AnswerCache, type CachedAnswer } from '../store/answer-cache.js';
 import { openLmdbStore, type LmdbStore } from '../store/lmdb-store.js';
 import { ShownCompletions } from './shown-completions.js';
 import { EngineStatistics, type EngineStats } from './statistics.js';
+import type { ChatMember } from './actions/ask-models.js';
+import { maxTargetChars, runAction, type ActionId, type ActionRequest, type ActionResult } from './actions/run-action.js';
+import { HoverService, type HoverOutcome } from './hover.js';
 
 export type { EngineStats } from './statistics.js';
+export type { ActionId, ActionRequest, ActionResult, ActionDiagnostic, TextChange } from './actions/run-action.js';
+export type { HoverOutcome } from './hover.js';
+export { ACTION_NAMES, actionTitle, isActionId } from './actions/run-action.js';
+
+export interface ActOptions {
+  readonly signal: AbortSignal;
+  /** Progress for the user: what is happening, and a percentage when known. */
+  readonly onProgress?: (message: string, percentage?: number) => void;
+  /** The current text of a file (open document, else disk), for actions that edit another file (tests). */
+  readonly readText?: (uri: string) => string | undefined;
+}
 
 /** Where an answer came from: recorded with it, shown briefly in the item, aggregated in xencode.stats. */
 export interface Provenance {
@@ -75,6 +90,12 @@ export interface Engine {
   close(): Promise<void>;
   /** Loads every configured model, so the first completion does not wait for a cold start. */
   warm(): Promise<void>;
+  /** What an action at `selection` would work on, or why it cannot run there. Cheap: no model is asked. */
+  actionTarget(doc: OpenDocument, selection: { start: number; end: number }, action: ActionId): TargetResult;
+  /** Runs a code action with the action models; the result is an edit, an explanation, or why there is none. */
+  act(doc: OpenDocument, request: ActionRequest, options: ActOptions): Promise<ActionResult>;
+  /** A short explanation of the code at `offset`, within hover.deadlineMs. */
+  hover(doc: OpenDocument, offset: number, signal: AbortSignal): Promise<HoverOutcome>;
   readonly settings: Settings;
 }
 
@@ -112,6 +133,8 @@ export function createEngine(options: EngineOptions): Engine {
   const statistics = new EngineStatistics();
   let settings = options.settings;
   let members = new Map<string, EnsembleMember>();
+  let chatMembers: ChatMember[] = [];
+  const hovers = new HoverService();
   let store: LmdbStore | undefined;
   // The store's messages say what happened and that memory keeps serving.
   const onStoreProblem = (message: string) => options.notifier.warn(message);
@@ -138,8 +161,29 @@ export function createEngine(options: EngineOptions): Engine {
       });
     }
     members = next;
+    // Action models share a backend (and its slots) with the completion model of the same name and host.
+    chatMembers = actionModels(settings).map((model) => {
+      const key = backendKey(model);
+      const existing = next.get(key) ?? previousChat.get(key);
+      const member = {
+        backend: existing?.backend ?? makeBackend(model, settings),
+        weight: model.weight,
+        slots: existing && existing.slots.limit === model.concurrency ? existing.slots : new ModelSlots(model.concurrency),
+      };
+      previousChat.set(key, member);
+      return member;
+    });
   }
+  const previousChat = new Map<string, ChatMember>();
   configureBackends();
+  const longAnswerHooks = {
+    onFailure: (error: BackendError) => {
+      options.logger.warn(`${error.model}@${error.host}: ${error.message}`);
+      health.failed(error);
+    },
+    onSuccess: (backend: CompletionBackend) => health.succeeded(backend.model, backend.host),
+    onOutcomes: (outcomes: Parameters<EngineStatistics['actionModels']>[0], winners: readonly string[]) => statistics.actionModels(outcomes, winners),
+  };
 
   /** Records a shown answer (for accept/reject), counts it, and hands it out. */
   function answered(answer: CompletionAnswer, uri: string): CompletionOutcome {
@@ -260,7 +304,39 @@ export function createEngine(options: EngineOptions): Engine {
       reuse.forget(uri);
     },
 
+    actionTarget(doc, selection, action) {
+      return findActionTarget(doc, selection, { maxChars: maxTargetChars(action, settings) });
+    },
+
+    async act(doc, request, actOptions) {
+      statistics.actions.requests++;
+      const result = await runAction(doc, request, { ...longAnswerHooks, ...actOptions, members: chatMembers, settings });
+      if (result.kind === 'edit' || result.kind === 'test-file') statistics.actions.edits++;
+      else if (result.kind === 'markdown') statistics.actions.explanations++;
+      else if (result.kind === 'aborted') statistics.actions.aborted++;
+      else if (result.severity === 'info') statistics.actions.noChange++;
+      else statistics.actions.failed++;
+      if (result.kind !== 'failed' && result.kind !== 'aborted') {
+        const p = result.provenance;
+        options.logger.info(
+          `${request.action} by ${p.method}/${p.rule} from ${p.model}; agreeing ${p.agreeing.join(', ') || '-'}; answered ${p.answered.join(', ')} of ${p.asked.join(', ')}; ${(p.latencyMs / 1000).toFixed(1)} s`,
+        );
+      }
+      return result;
+    },
+
+    async hover(doc, offset, signal) {
+      statistics.hover.requests++;
+      const outcome = await hovers.hover(doc, offset, signal, { ...longAnswerHooks, settings, members: chatMembers, cache: reuse.answerCache });
+      if (outcome.kind === 'answer') {
+        if (outcome.answer.cached) statistics.hover.cacheHits++;
+        statistics.hover.answered++;
+      } else statistics.hover[outcome.kind]++;
+      return outcome;
+    },
+
     async close() {
+      hovers.close();
       await reuse.answerCache.close();
       await store?.close();
     },

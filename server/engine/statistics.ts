@@ -1,4 +1,5 @@
 import type { CacheStats } from '../store/answer-cache.js';
+import type { LongOutcome } from './actions/ask-models.js';
 import type { ModelOutcome } from './candidates.js';
 
 export interface ModelStats {
@@ -24,6 +25,12 @@ export interface EngineStats {
   models: Record<string, ModelStats>;
   /** Backend problems still open, as told to the user. */
   problems: string[];
+  /** Code actions run (listing them is free and not counted). */
+  actions: { requests: number; edits: number; explanations: number; noChange: number; failed: number; aborted: number };
+  hover: { requests: number; answered: number; cacheHits: number; late: number; empty: number; none: number; aborted: number };
+  /** Models answering actions and hovers (chat), kept apart from completions: their latencies are seconds, not ms.
+   *  `filtered` counts answers that could not be used (no code, or code that would break the syntax). */
+  actionModels: Record<string, ModelStats>;
   /** Answer cache: hits per tier, typed-ahead, misses, evictions, hit latency; runs shared by identical requests. */
   cache?: CacheStats & { sharedRuns: number };
 }
@@ -32,7 +39,10 @@ export interface EngineStats {
 export class EngineStatistics {
   private readonly completions = { requests: 0, answered: 0, skipped: 0, empty: 0, aborted: 0 };
   private readonly feedback = { accepted: 0, partiallyAccepted: 0, rejected: 0, acceptedChars: 0 };
-  private readonly perModel = new Map<string, ModelStats & { latencyTotal: number; latencyCount: number }>();
+  private readonly perModel: ModelTable = new Map();
+  private readonly perActionModel: ModelTable = new Map();
+  readonly actions = { requests: 0, edits: 0, explanations: 0, noChange: 0, failed: 0, aborted: 0 };
+  readonly hover = { requests: 0, answered: 0, cacheHits: 0, late: 0, empty: 0, none: 0, aborted: 0 };
 
   request(): void {
     this.completions.requests++;
@@ -62,9 +72,9 @@ export class EngineStatistics {
 
   /** Records one completion's model calls; `winners` are the models that agreed with the answer given. */
   models(outcomes: readonly ModelOutcome[], winners: readonly string[]): void {
-    for (const model of new Set(winners)) this.entry(model).wins++;
+    for (const model of new Set(winners)) entry(this.perModel, model).wins++;
     for (const outcome of outcomes) {
-      const s = this.entry(outcome.model);
+      const s = entry(this.perModel, outcome.model);
       s.requests++;
       if (outcome.kind === 'answered') {
         s.answers++;
@@ -87,29 +97,61 @@ export class EngineStatistics {
     return s && s.latencyCount > 0 ? s.latencyTotal / s.latencyCount : undefined;
   }
 
-  private entry(model: string) {
-    let s = this.perModel.get(model);
-    if (!s) {
-      s = { requests: 0, answers: 0, wins: 0, cancelled: 0, filtered: 0, failures: 0, late: 0, meanLatencyMs: 0, latencyTotal: 0, latencyCount: 0 };
-      this.perModel.set(model, s);
+  /** Records one action's or hover's model calls; `winners` are the models that agreed with the answer used. */
+  actionModels(outcomes: readonly LongOutcome[], winners: readonly string[]): void {
+    for (const model of new Set(winners)) entry(this.perActionModel, model).wins++;
+    for (const outcome of outcomes) {
+      const s = entry(this.perActionModel, outcome.model);
+      s.requests++;
+      if (outcome.kind === 'answered' || outcome.kind === 'unusable') {
+        if (outcome.kind === 'answered') s.answers++;
+        else s.filtered++;
+        s.latencyTotal += outcome.latencyMs;
+        s.latencyCount++;
+      } else if (outcome.kind === 'failed') {
+        if (outcome.error.kind !== 'aborted') s.failures++;
+      } else if (outcome.kind === 'cancelled') s.cancelled++;
+      else s.late++;
     }
-    return s;
   }
 
   snapshot(problems: string[]): EngineStats {
-    const models: Record<string, ModelStats> = {};
-    for (const [name, s] of this.perModel) {
-      models[name] = {
-        requests: s.requests,
-        answers: s.answers,
-        wins: s.wins,
-        cancelled: s.cancelled,
-        filtered: s.filtered,
-        failures: s.failures,
-        late: s.late,
-        meanLatencyMs: s.latencyCount ? Math.round((s.latencyTotal / s.latencyCount) * 10) / 10 : 0,
-      };
-    }
-    return { completions: { ...this.completions }, feedback: { ...this.feedback }, models, problems };
+    return {
+      completions: { ...this.completions },
+      feedback: { ...this.feedback },
+      models: table(this.perModel),
+      actions: { ...this.actions },
+      hover: { ...this.hover },
+      actionModels: table(this.perActionModel),
+      problems,
+    };
   }
+}
+
+type ModelTable = Map<string, ModelStats & { latencyTotal: number; latencyCount: number }>;
+
+function entry(models: ModelTable, model: string) {
+  let s = models.get(model);
+  if (!s) {
+    s = { requests: 0, answers: 0, wins: 0, cancelled: 0, filtered: 0, failures: 0, late: 0, meanLatencyMs: 0, latencyTotal: 0, latencyCount: 0 };
+    models.set(model, s);
+  }
+  return s;
+}
+
+function table(models: ModelTable): Record<string, ModelStats> {
+  const out: Record<string, ModelStats> = {};
+  for (const [name, s] of models) {
+    out[name] = {
+      requests: s.requests,
+      answers: s.answers,
+      wins: s.wins,
+      cancelled: s.cancelled,
+      filtered: s.filtered,
+      failures: s.failures,
+      late: s.late,
+      meanLatencyMs: s.latencyCount ? Math.round((s.latencyTotal / s.latencyCount) * 10) / 10 : 0,
+    };
+  }
+  return out;
 }
