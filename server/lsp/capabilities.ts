@@ -1,4 +1,5 @@
 import {
+  CodeActionKind,
   TextDocumentSyncKind,
   type ClientCapabilities,
   type ServerCapabilities,
@@ -10,7 +11,12 @@ export const COMMANDS = {
   reject: 'xencode.rejectCompletion',
   stats: 'xencode.stats',
   clearCache: 'xencode.clearCache',
+  /** Runs a code action (clients without codeAction/resolve, and Explain): arguments [CodeActionData]. */
+  runAction: 'xencode.runAction',
 } as const;
+
+/** The code action kinds Xencode offers (Explain has the empty kind: it edits nothing). */
+export const CODE_ACTION_KINDS = [CodeActionKind.QuickFix, CodeActionKind.Refactor, CodeActionKind.RefactorRewrite, CodeActionKind.Empty];
 
 /** What the client can do that changes what we offer or how we answer. */
 export interface ClientFeatures {
@@ -19,10 +25,24 @@ export interface ClientFeatures {
   readonly workspaceConfiguration: boolean;
   readonly completionLabelDetails: boolean;
   readonly markdownDocumentation: boolean;
+  /** codeAction/resolve can fill in `edit`: the edit is computed when the user picks the action. */
+  readonly codeActionResolve: boolean;
+  /** CodeAction literals (LSP 3.8+); older clients get Command objects. */
+  readonly codeActionLiterals: boolean;
+  /** Actions that cannot run here are listed greyed out with the reason. */
+  readonly codeActionDisabled: boolean;
+  readonly applyEdit: boolean;
+  /** Versioned edits (`documentChanges`): the client refuses an edit computed for an older version. */
+  readonly documentChanges: boolean;
+  /** The client can create files through a workspace edit (tests go into a new file). */
+  readonly createFiles: boolean;
+  readonly showDocument: boolean;
+  readonly hoverMarkdown: boolean;
 }
 
 export function readClientFeatures(client: ClientCapabilities): ClientFeatures {
   const docFormats = client.textDocument?.completion?.completionItem?.documentationFormat;
+  const hoverFormats = client.textDocument?.hover?.contentFormat;
   return {
     encoding: negotiateEncoding(client.general?.positionEncodings),
     // Offered only to clients that declare it (as tabby-agent does): others would ignore or reject it.
@@ -30,6 +50,14 @@ export function readClientFeatures(client: ClientCapabilities): ClientFeatures {
     workspaceConfiguration: Boolean(client.workspace?.configuration),
     completionLabelDetails: Boolean(client.textDocument?.completion?.completionItem?.labelDetailsSupport),
     markdownDocumentation: !docFormats || docFormats.includes('markdown'),
+    codeActionResolve: Boolean(client.textDocument?.codeAction?.resolveSupport?.properties?.includes('edit')),
+    codeActionLiterals: Boolean(client.textDocument?.codeAction?.codeActionLiteralSupport),
+    codeActionDisabled: Boolean(client.textDocument?.codeAction?.disabledSupport),
+    applyEdit: Boolean(client.workspace?.applyEdit),
+    documentChanges: Boolean(client.workspace?.workspaceEdit?.documentChanges),
+    createFiles: Boolean(client.workspace?.workspaceEdit?.documentChanges && client.workspace.workspaceEdit.resourceOperations?.includes('create')),
+    showDocument: Boolean(client.window?.showDocument?.support),
+    hoverMarkdown: !hoverFormats || hoverFormats.includes('markdown'),
   };
 }
 
@@ -43,6 +71,8 @@ export function serverCapabilities(features: ClientFeatures): ServerCapabilities
       triggerCharacters: ['.', '(', '{', '[', ',', ' ', '\n', ':', '=', '>', '"', "'", '`', '/'],
     },
     ...(features.inlineCompletion ? { inlineCompletionProvider: true } : {}),
+    codeActionProvider: { codeActionKinds: CODE_ACTION_KINDS, resolveProvider: features.codeActionResolve },
+    hoverProvider: true,
     executeCommandProvider: { commands: Object.values(COMMANDS) },
   };
 }

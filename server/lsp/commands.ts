@@ -1,4 +1,5 @@
 import { ErrorCodes, ResponseError, type Connection } from 'vscode-languageserver/node';
+import type { CodeActions } from './code-actions.js';
 import type { Engine } from '../engine/engine.js';
 import { COMMANDS } from './capabilities.js';
 
@@ -22,8 +23,8 @@ function idOfItem(item: unknown): string | undefined {
 }
 
 /** workspace/executeCommand, and the Copilot language server's feedback notifications so its clients work as-is. */
-export function registerCommands(connection: Connection, engine: () => Engine | undefined): void {
-  connection.onExecuteCommand((params) => {
+export function registerCommands(connection: Connection, engine: () => Engine | undefined, actions: CodeActions): void {
+  connection.onExecuteCommand((params, token, progress) => {
     const e = engine();
     if (!e) throw new ResponseError(ErrorCodes.ServerNotInitialized, 'xencode: initialize first');
     switch (params.command) {
@@ -37,6 +38,8 @@ export function registerCommands(connection: Connection, engine: () => Engine | 
         return e.stats();
       case COMMANDS.clearCache:
         return e.clearCache().then(() => ({ cleared: true }));
+      case COMMANDS.runAction:
+        return actions.execute(params.arguments, token, progress);
       default:
         throw new ResponseError(ErrorCodes.InvalidParams, `unknown command ${params.command}; known: ${Object.values(COMMANDS).join(', ')}`);
     }

@@ -1,7 +1,10 @@
 import {
   ErrorCodes,
+  LSPErrorCodes,
   InlineCompletionRequest,
+  MarkupKind,
   ResponseError,
+  type Hover,
   type CompletionList,
   type Connection,
   type InitializeResult,
@@ -14,6 +17,7 @@ import type { StderrLogger } from '../log.js';
 import { PACKAGE_VERSION } from '../paths.js';
 import { resolveDataDir } from '../store/data-dir.js';
 import { readClientFeatures, serverCapabilities, type ClientFeatures } from './capabilities.js';
+import { CodeActions } from './code-actions.js';
 import { registerCommands } from './commands.js';
 import { CompletionRequests } from './completion-requests.js';
 import { inlineItem, popupItem, replacementFor } from './completion-items.js';
@@ -39,6 +43,15 @@ export function startServer(connection: Connection, options: ServerOptions): voi
   let requests: CompletionRequests | undefined;
   let settingsSync: SettingsSync | undefined;
   let shuttingDown = false;
+  const codeActions = new CodeActions({
+    connection,
+    documents,
+    engine: () => engine,
+    features: () => features!,
+    notifier,
+    logger,
+    dataDir: () => resolveDataDir(),
+  });
 
   logger.setSink((level, message) => {
     if (level === 'error') connection.console.error(message);
@@ -54,7 +67,7 @@ export function startServer(connection: Connection, options: ServerOptions): voi
     const settings = settingsSync.initial(params.initializationOptions);
     engine = createEngine({ settings, notifier, logger });
     requests = new CompletionRequests(engine, documents, logger);
-    registerCommands(connection, () => engine);
+    registerCommands(connection, () => engine, codeActions);
     logger.info(`xencode ${PACKAGE_VERSION} for ${params.clientInfo?.name ?? 'an unnamed client'}; positions in ${features.encoding}`);
     return { capabilities: serverCapabilities(features), serverInfo: { name: 'xencode', version: PACKAGE_VERSION } };
   });
@@ -104,6 +117,28 @@ export function startServer(connection: Connection, options: ServerOptions): voi
     if (!result) return { items: [] };
     const replacement = replacementFor(result.answer, (o) => documents.positionAt(result.doc, o));
     return { items: [inlineItem(result.answer, replacement)] };
+  });
+
+  connection.onCodeAction((params) => codeActions.list(params));
+  connection.onCodeActionResolve((action, token) => codeActions.resolve(action, token));
+
+  connection.onHover(async (params, token): Promise<Hover | null> => {
+    const doc = documents.get(params.textDocument.uri);
+    if (!engine || !doc) return null;
+    const controller = new AbortController();
+    const onCancel = token.onCancellationRequested(() => controller.abort(new Error('cancelled')));
+    try {
+      const outcome = await engine.hover(doc, documents.offsetAt(doc, params.position), controller.signal);
+      if (outcome.kind === 'aborted') throw new ResponseError(LSPErrorCodes.RequestCancelled, 'cancelled');
+      if (outcome.kind !== 'answer') return null;
+      const { markdown, range } = outcome.answer;
+      return {
+        contents: { kind: features!.hoverMarkdown ? MarkupKind.Markdown : MarkupKind.PlainText, value: markdown },
+        ...(range ? { range: { start: documents.positionAt(doc, range.start), end: documents.positionAt(doc, range.end) } } : {}),
+      };
+    } finally {
+      onCancel.dispose();
+    }
   });
 
   connection.onShutdown(async () => {

@@ -3,6 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  CancellationTokenSource,
   createMessageConnection,
   StreamMessageReader,
   StreamMessageWriter,
@@ -10,7 +11,12 @@ import {
 } from 'vscode-jsonrpc/node';
 import type {
   ClientCapabilities,
+  CodeAction,
+  CodeActionContext,
+  Command,
   CompletionList,
+  Hover,
+  Range,
   InitializeResult,
   InlineCompletionList,
   Position,
@@ -24,7 +30,13 @@ export const CLI = join(PACKAGE_ROOT, 'dist', 'server', 'cli.js');
 /** What a capable editor declares (Neovim 0.12-like): inline completion, markdown, label details, configuration. */
 export const FULL_CAPABILITIES: ClientCapabilities = {
   general: { positionEncodings: ['utf-16'] },
-  workspace: { configuration: true, didChangeConfiguration: { dynamicRegistration: false }, workspaceFolders: true },
+  workspace: {
+    configuration: true,
+    didChangeConfiguration: { dynamicRegistration: false },
+    workspaceFolders: true,
+    applyEdit: true,
+    workspaceEdit: { documentChanges: true, resourceOperations: ['create'] },
+  },
   window: { workDoneProgress: true, showMessage: {}, showDocument: { support: true } },
   textDocument: {
     synchronization: { didSave: true, dynamicRegistration: false },
@@ -34,7 +46,12 @@ export const FULL_CAPABILITIES: ClientCapabilities = {
     },
     inlineCompletion: { dynamicRegistration: false },
     hover: { contentFormat: ['markdown', 'plaintext'] },
-    codeAction: { resolveSupport: { properties: ['edit'] }, dataSupport: true },
+    codeAction: {
+      codeActionLiteralSupport: { codeActionKind: { valueSet: ['', 'quickfix', 'refactor', 'refactor.rewrite', 'source'] } },
+      resolveSupport: { properties: ['edit'] },
+      dataSupport: true,
+      disabledSupport: true,
+    },
   },
 };
 
@@ -66,11 +83,21 @@ export class LspClient {
   stderr = '';
   /** Answer to workspace/configuration for the section 'xencode' (null = the client has none). */
   configuration: unknown = null;
+  /** workspace/applyEdit requests the server sent, answered with `applyEditResponse`. */
+  readonly appliedEdits: any[] = [];
+  applyEditResponse: { applied: boolean; failureReason?: string } = { applied: true };
+  /** window/showDocument requests, answered { success: true }. */
+  readonly shownDocuments: any[] = [];
+  /** Tokens the server created with window/workDoneProgress/create. */
+  readonly progressTokens: (string | number)[] = [];
+  /** XENCODE_DATA_DIR of this server (a fresh temporary folder unless the env option sets it). */
+  readonly dataDir: string;
   private exited: Promise<number | null>;
   private versions = new Map<string, number>();
 
   constructor(options: ServerOptions = {}) {
-    const dataDir = mkdtempSync(join(tmpdir(), 'xencode-test-'));
+    const dataDir = options.env?.XENCODE_DATA_DIR ?? mkdtempSync(join(tmpdir(), 'xencode-test-'));
+    this.dataDir = dataDir;
     this.process = spawn(process.execPath, [...(options.nodeArgs ?? []), CLI, '--stdio', ...(options.args ?? [])], {
       env: { ...process.env, XENCODE_DATA_DIR: dataDir, XENCODE_NO_WARMUP: '1', XENCODE_LOG: 'debug', ...options.env },
       stdio: ['pipe', 'pipe', 'pipe'],
@@ -86,7 +113,21 @@ export class LspClient {
     this.connection.onRequest('workspace/configuration', (params: { items: { section?: string }[] }) =>
       params.items.map((i) => (i.section === 'xencode' ? this.configuration : null)),
     );
-    this.connection.onRequest('window/workDoneProgress/create', () => null);
+    this.connection.onRequest('window/workDoneProgress/create', (params: { token: string | number }) => {
+      this.progressTokens.push(params.token);
+      return null;
+    });
+    this.connection.onRequest('workspace/applyEdit', (params: unknown) => {
+      this.appliedEdits.push(params);
+      return this.applyEditResponse;
+    });
+    // $/progress for tokens the connection does not know (all of them: the server creates them) arrives here.
+    this.connection.onUnhandledProgress((params) => this.notifications.push({ method: '$/progress', params }));
+    this.connection.onRequest('window/showDocument', (params: unknown) => {
+      this.shownDocuments.push(params);
+      return { success: true };
+    });
+
     this.connection.onRequest('client/registerCapability', () => null);
     this.connection.onRequest('window/showMessageRequest', () => null);
     this.connection.listen();
@@ -135,6 +176,28 @@ export class LspClient {
 
   executeCommand<T = any>(command: string, ...args: unknown[]): Promise<T> {
     return this.connection.sendRequest<T>('workspace/executeCommand', { command, arguments: args });
+  }
+
+  codeActions(uri: string, range: Range, context: Partial<CodeActionContext> = {}): Promise<(CodeAction | Command)[]> {
+    return this.connection.sendRequest('textDocument/codeAction', { textDocument: { uri }, range, context: { diagnostics: [], ...context } });
+  }
+
+  /** codeAction/resolve; `cancel` (when given) cancels the request when it resolves. */
+  resolveCodeAction(action: CodeAction, cancel?: Promise<unknown>): Promise<CodeAction> {
+    const source = new CancellationTokenSource();
+    void cancel?.then(() => source.cancel());
+    return this.connection.sendRequest('codeAction/resolve', action, source.token);
+  }
+
+  hover(uri: string, position: Position, cancel?: Promise<unknown>): Promise<Hover | null> {
+    const source = new CancellationTokenSource();
+    void cancel?.then(() => source.cancel());
+    return this.connection.sendRequest('textDocument/hover', { textDocument: { uri }, position }, source.token);
+  }
+
+  /** The $/progress notifications received, in order. */
+  progress(token?: string | number): { token: string | number; value: any }[] {
+    return this.notifications.filter((n) => n.method === '$/progress' && (token === undefined || n.params.token === token)).map((n) => n.params);
   }
 
   messages(type?: number): string[] {
