@@ -311,6 +311,63 @@ describe('running code actions', () => {
   });
 });
 
+describe('every editing action through both paths', () => {
+  const fixed = ['add(a: number, b: number): number {', '  const sum = a + b;', '  this.total = this.total + sum;', '  return sum;', '}'].join('\n');
+  const docComment = '/** Adds `a` and `b` to the total. */';
+  const tests = "import { expect, it } from 'vitest';\n\nit('adds', () => expect(new Calculator().add(1, 2)).toBe(3));";
+  const cases = [
+    { action: 'Refactor', prompt: 'Refactor this', answer: '```ts\n' + fixed + '\n```', expect: '    this.total = this.total + sum;' },
+    { action: 'Fix', prompt: 'Fix them', answer: '```ts\n' + fixed + '\n```', expect: '    this.total = this.total + sum;' },
+    { action: 'Optimize', prompt: 'Optimize this', answer: '```ts\n' + fixed + '\n```', expect: '    this.total = this.total + sum;' },
+    { action: 'Add documentation', prompt: 'documentation comment', answer: docComment, expect: `  ${docComment}\n  add(` },
+    { action: 'Write tests', prompt: 'Write unit tests', answer: '```ts\n' + tests + '\n```', expect: tests },
+  ];
+  const diagnostics = [{ range: { start: { line: 7, character: 4 }, end: { line: 7, character: 8 } }, message: 'prefer explicit assignment', severity: 2 as const }];
+  const noResolve = { ...FULL_CAPABILITIES, textDocument: { ...FULL_CAPABILITIES.textDocument, codeAction: { codeActionLiteralSupport: { codeActionKind: { valueSet: [] } } } } };
+
+  for (const c of cases) {
+    for (const path of ['resolve', 'command'] as const) {
+      it(`${c.action} via ${path}`, async () => {
+        await start([chatModel({ rules: [{ messageIncludes: c.prompt, answer: c.answer }] })], path === 'resolve' ? FULL_CAPABILITIES : noResolve);
+        const action = byTitle(await client.codeActions(uri, AT(IN_ADD), { diagnostics }), `Xencode: ${c.action}`);
+        let edit: WorkspaceEdit | undefined;
+        if (path === 'resolve') {
+          expect(action.command).toBeUndefined();
+          edit = (await client.resolveCodeAction(action)).edit;
+        } else {
+          expect(action.data).toBeUndefined();
+          expect(await client.executeCommand(action.command!.command, ...action.command!.arguments!)).toEqual({ applied: true });
+          edit = client.appliedEdits[0]?.edit;
+        }
+        const target = c.action === 'Write tests' ? pathToFileURL(join(folder, 'calculator.test.ts')).href : uri;
+        const before = c.action === 'Write tests' ? '' : SOURCE;
+        expect(applied(before, editsFor(edit, target))).toContain(c.expect);
+      });
+    }
+  }
+
+  it('Write tests in an editor that cannot create files appends them to the current file and says so', async () => {
+    await start([chatModel({ rules: [{ messageIncludes: 'Write unit tests', answer: '```ts\n' + tests + '\n```' }] })], {
+      ...FULL_CAPABILITIES,
+      workspace: { ...FULL_CAPABILITIES.workspace, workspaceEdit: { documentChanges: true } },
+    });
+    const resolved = await client.resolveCodeAction(byTitle(await client.codeActions(uri, AT(IN_ADD)), 'Xencode: Write tests'));
+    expect(applied(SOURCE, editsFor(resolved.edit))).toBe(SOURCE + '\n' + tests + '\n');
+    expect(client.messages(3).some((m) => m.includes('cannot create files'))).toBe(true);
+  });
+
+  it('Add documentation in Python (no grammar) puts the docstring into the function body', async () => {
+    const python = 'def greet(name):\n    print(name)\n    return name\n';
+    const pyUri = pathToFileURL(join(folder, 'greet.py')).href;
+    await start([chatModel({ rules: [{ messageIncludes: 'documentation comment', answer: '```python\n"""Print and return `name`."""\n```' }] })]);
+    await client.open(pyUri, python, 'python');
+    const action = byTitle(await client.codeActions(pyUri, AT({ line: 1, character: 6 })), 'Xencode: Add documentation');
+    expect(action.title).toBe('Xencode: Add documentation to lines 1–3');
+    const resolved = await client.resolveCodeAction(action);
+    expect(applied(python, editsFor(resolved.edit, pyUri))).toBe('def greet(name):\n    """Print and return `name`."""\n    print(name)\n    return name\n');
+  });
+});
+
 describe('hovers', () => {
   const HOVER = '`add(a, b)` returns the sum of `a` and `b` and adds it to `total`.';
 
