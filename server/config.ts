@@ -73,6 +73,9 @@ function settingsSchema(defaultHost: string) {
           maxTokens: z.number().int().min(1).max(4096).default(128),
           debounceMs: z.number().int().min(0).max(5000).default(0),
           contextChars: z.number().int().min(200).max(200_000).default(6000),
+          /** Popup-only clients: answer textDocument/completion within this; a slower answer shows on the next
+           *  trigger (0: wait for the ensemble's deadline). */
+          popupWaitMs: z.number().int().min(0).max(120_000).default(400),
         })
         .strict()
         .default({}),

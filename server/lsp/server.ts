@@ -105,7 +105,9 @@ export function startServer(connection: Connection, options: ServerOptions): voi
   });
 
   connection.onCompletion(async (params, token): Promise<CompletionList> => {
-    const result = await ready().run(params.textDocument.uri, params.position, token);
+    // Popup-only clients (Helix, Emacs) show the popup when every server has answered: a slow model gets a budget.
+    const waitMs = features!.inlineCompletion ? undefined : engine!.settings.completion.popupWaitMs;
+    const result = await ready().run(params.textDocument.uri, params.position, token, { waitMs });
     // isIncomplete: the client asks again as the user types, so the answer follows the cursor.
     if (!result) return { isIncomplete: true, items: [] };
     const replacement = replacementFor(result.answer, (o) => documents.positionAt(result.doc, o));

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CancellationTokenSource } from 'vscode-jsonrpc/node';
 import { OllamaStub } from '../support/ollama-stub.js';
-import { LspClient } from '../support/lsp-client.js';
+import { LspClient, POPUP_ONLY_CAPABILITIES } from '../support/lsp-client.js';
 
 const MODEL = 'qwen2.5-coder:1.5b-base';
 const URI = 'file:///work/src/app.ts';
@@ -95,5 +95,54 @@ describe('request lifecycle', () => {
   it('shuts down cleanly with exit code 0', async () => {
     await start();
     expect(await client.shutdown()).toBe(0);
+  });
+});
+
+describe('popup clients (no inline completion): a slow model never holds up the popup', () => {
+  async function startPopup(waitMs: number) {
+    await client.initialize({ xencode: { ollama: { host: stub.url }, models: [MODEL], completion: { popupWaitMs: waitMs } } }, POPUP_ONLY_CAPABILITIES);
+    await client.open(URI, SOURCE);
+  }
+
+  it('answers nothing within the budget, lets the model finish, and shows its answer on the next request', async () => {
+    stub.model(MODEL)!.latency = { firstTokenMs: 1500, perTokenMs: 1 };
+    await startPopup(100);
+    const first = await client.completion(URI, CURSOR);
+    expect(first).toEqual({ isIncomplete: true, items: [] });
+    expect(prompted()).toHaveLength(1);
+    // Not aborted: the run goes on and its answer is kept.
+    await stub.waitFor(() => prompted()[0]!.completed, 10_000);
+    expect(prompted()[0]!.aborted).toBe(false);
+    const next = await client.completion(URI, CURSOR);
+    expect(next.items[0]?.label).toBe('`Hello, ${name}`;');
+    expect(prompted()).toHaveLength(1);
+  });
+
+  it('a request made while the detached run is still going waits for it and types ahead into its answer', async () => {
+    stub.model(MODEL)!.latency = { firstTokenMs: 600, perTokenMs: 1 };
+    await startPopup(300);
+    expect((await client.completion(URI, CURSOR)).items).toEqual([]);
+    // The user types the answer's first character; the next trigger comes while the model is still answering.
+    await client.insert(URI, CURSOR, '`');
+    const next = await client.completion(URI, { line: 1, character: 10 });
+    if (next.items.length === 0) {
+      // On a slow machine the second budget may run out too; the answer is then there for the request after.
+      await stub.waitFor(() => prompted()[0]!.completed, 10_000);
+      const third = await client.completion(URI, { line: 1, character: 10 });
+      expect(third.items[0]?.textEdit).toMatchObject({ newText: 'Hello, ${name}`;' });
+    } else {
+      // The rest of the answer after the typed backtick.
+      expect(next.items[0]?.textEdit).toMatchObject({ newText: 'Hello, ${name}`;' });
+    }
+    // One model call: the typed-ahead answer came from the detached run.
+    expect(prompted()).toHaveLength(1);
+    expect(prompted()[0]!.aborted).toBe(false);
+  });
+
+  it('clients with inline completion wait for the answer as before', async () => {
+    stub.model(MODEL)!.latency = { firstTokenMs: 500, perTokenMs: 1 };
+    await client.initialize({ xencode: { ollama: { host: stub.url }, models: [MODEL], completion: { popupWaitMs: 50 } } });
+    await client.open(URI, SOURCE);
+    expect((await client.completion(URI, CURSOR)).items[0]?.label).toBe('`Hello, ${name}`;');
   });
 });
