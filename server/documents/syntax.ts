@@ -24,10 +24,22 @@ export interface SyntaxLanguage {
 const require = createRequire(import.meta.url);
 const loaded = new Map<string, SyntaxLanguage | null>();
 
-function loadQuery(language: unknown, folder: string, file: string): Parser.Query | undefined {
+/**
+ * A query file's source; a first line `; inherits: a, b` prepends those folders' file of the same name (as
+ * nvim-treesitter does), so patterns the grammars share are written once.
+ */
+function querySource(folder: string, file: string): string | undefined {
   const path = join(PACKAGE_ROOT, 'grammars', 'queries', folder, file);
   if (!existsSync(path)) return undefined;
-  return new Parser.Query(language, readFileSync(path, 'utf8'));
+  const source = readFileSync(path, 'utf8');
+  const inherits = /^;\s*inherits:\s*(.+)$/m.exec(source.split('\n', 1)[0]!);
+  const parents = inherits ? inherits[1]!.split(',').map((p) => querySource(p.trim(), file) ?? '') : [];
+  return [...parents, source].join('\n');
+}
+
+function loadQuery(language: unknown, folder: string, file: string): Parser.Query | undefined {
+  const source = querySource(folder, file);
+  return source === undefined ? undefined : new Parser.Query(language, source);
 }
 
 function load(entry: LanguageEntry): SyntaxLanguage | null {

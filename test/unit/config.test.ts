@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_MODEL, answerFingerprint, defaultHost, normalizeHost, validateSettings } from '../../server/config.js';
+import { DEFAULT_MODEL, actionModels, answerFingerprint, defaultHost, normalizeHost, validateSettings } from '../../server/config.js';
 
 describe('settings validation', () => {
   it('gives the documented defaults for no settings', () => {
@@ -8,9 +8,25 @@ describe('settings validation', () => {
     expect(settings.ollama.host).toBe('http://127.0.0.1:11434');
     expect(settings.models).toEqual([{ name: DEFAULT_MODEL, weight: 1, concurrency: 1 }]);
     expect(settings.ensemble).toEqual({ method: 'hybrid', deadlineMs: 2000, samples: 1, rover: false });
-    expect(settings.completion).toEqual({ maxTokens: 128, debounceMs: 0, contextChars: 6000 });
+    expect(settings.completion).toEqual({ maxTokens: 128, debounceMs: 0, contextChars: 6000, popupWaitMs: 400 });
     expect(settings.cache).toEqual({ enabled: true, maxEntries: 50000 });
     expect(settings.feedback).toEqual({ enabled: true });
+    expect(settings.actions).toEqual({ models: [], maxTokens: 2048, timeoutMs: 120_000, contextChars: 3000 });
+    expect(settings.hover).toEqual({ enabled: true, deadlineMs: 4000, maxTokens: 300 });
+  });
+
+  it('takes action models like completion models, and falls back to the completion models', () => {
+    const { settings, problems } = validateSettings({ models: ['a:1b'], actions: { models: ['chat:7b', { name: 'big:32b', weight: 2, host: 'gpu:11434' }] } }, {});
+    expect(problems).toEqual([]);
+    expect(actionModels(settings)).toEqual([
+      { name: 'chat:7b', weight: 1, concurrency: 1 },
+      { name: 'big:32b', weight: 2, concurrency: 1, host: 'http://gpu:11434' },
+    ]);
+    expect(actionModels(validateSettings({ models: ['a:1b'] }, {}).settings).map((m) => m.name)).toEqual(['a:1b']);
+    const bad = validateSettings({ hover: { deadlineMs: 10 }, actions: { timeoutMs: 'soon' } }, {});
+    expect(bad.problems.join('\n')).toMatch(/xencode\.hover\.deadlineMs/);
+    expect(bad.problems.join('\n')).toMatch(/xencode\.actions\.timeoutMs/);
+    expect(bad.settings.hover.deadlineMs).toBe(4000);
   });
 
   it('reports a wrong value by its key and uses the default for it, keeping the valid neighbours', () => {

@@ -1,38 +1,12 @@
-; What a code action or a hover works on when nothing is selected: the innermost @target around the cursor.
-; Used by server/context/action-target.ts. A target is a whole declaration, so an edit that rewrites it keeps its
-; surroundings intact; action-target.ts widens a target to an enclosing `export` statement.
-; No [alternations] below a pattern's root: tree-sitter 0.21 ignores them there (they match anything), hence the
-; spelled-out patterns.
+; inherits: ecma
+; TypeScript-only targets, after the shared ones in ../ecma/targets.scm.
 
-(function_declaration) @target
-(generator_function_declaration) @target
-(class_declaration) @target
 (abstract_class_declaration) @target
 (interface_declaration) @target
 (enum_declaration) @target
 (type_alias_declaration) @target
 (internal_module) @target
 
-; class members: methods, accessors, fields holding functions
-(method_definition) @target
+; class fields holding functions
 (public_field_definition value: (arrow_function)) @target
 (public_field_definition value: (function_expression)) @target
-
-; const f = () => {…}    let g = function () {…}    const C = class {…}
-(lexical_declaration (variable_declarator value: (arrow_function))) @target
-(lexical_declaration (variable_declarator value: (function_expression))) @target
-(lexical_declaration (variable_declarator value: (generator_function))) @target
-(lexical_declaration (variable_declarator value: (class))) @target
-(variable_declaration (variable_declarator value: (arrow_function))) @target
-(variable_declaration (variable_declarator value: (function_expression))) @target
-(variable_declaration (variable_declarator value: (generator_function))) @target
-(variable_declaration (variable_declarator value: (class))) @target
-
-; object-literal methods and function-valued properties
-(pair value: (arrow_function)) @target
-(pair value: (function_expression)) @target
-(pair value: (generator_function)) @target
-
-; callbacks with a block body as statements: it('…', () => {…})   app.get('/', (req, res) => {…})
-(expression_statement (call_expression arguments: (arguments (arrow_function body: (statement_block))))) @target
-(expression_statement (call_expression arguments: (arguments (function_expression)))) @target

@@ -82,6 +82,12 @@ describe('action targets', () => {
     expect(CLASS.slice(reset.docAnchor.start, reset.start)).toBe('  ');
   });
 
+  it('knows JavaScript\'s own nodes (class fields) besides the shared ones (ecma/targets.scm)', () => {
+    const js = 'class Button {\n  onClick = (event) => {\n    this.pressed = true;\n  };\n}\nfunction go() {\n  return 1;\n}\n';
+    expect(targetAt(js, at(js, 'this.pressed'), 'javascript', 'file:///w/b.js').description).toBe('method onClick');
+    expect(targetAt(js, at(js, 'return 1'), 'javascript', 'file:///w/b.js').description).toBe('function go');
+  });
+
   it('uses the selection without its surrounding blank space', () => {
     const from = at(CLASS, '\n    this.count += by');
     const to = at(CLASS, 'return this.count;', 'return this.count;'.length) + 1;
