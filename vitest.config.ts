@@ -1,6 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
-// Two cores: a small fork pool; integration tests spawn the built server, so they run one file at a time.
+// Two cores: a small fork pool; integration and e2e tests spawn the built server (and real editors), so they run
+// one file at a time. e2e: test/e2e/setup.ts fetches the editors first (Debian packages into .cache/editors/).
 export default defineConfig({
   test: {
     pool: 'forks',
@@ -11,6 +12,17 @@ export default defineConfig({
     projects: [
       { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
       { extends: true, test: { name: 'integration', include: ['test/integration/**/*.test.ts'], fileParallelism: false } },
+      {
+        extends: true,
+        test: {
+          name: 'e2e',
+          include: ['test/e2e/**/*.test.ts'],
+          fileParallelism: false,
+          globalSetup: ['test/e2e/setup.ts'],
+          testTimeout: 90_000,
+          hookTimeout: 120_000,
+        },
+      },
     ],
   },
 });

@@ -40,7 +40,14 @@ export interface ClientFeatures {
   readonly hoverMarkdown: boolean;
 }
 
-export function readClientFeatures(client: ClientCapabilities): ClientFeatures {
+/**
+ * Clients that answer nothing while a codeAction/resolve is pending: Helix (25.01) resolves on its main loop
+ * (`block_on`), so a resolve that waits for a model freezes the editor and is dropped at its 20 s request timeout.
+ * They get the command path instead (the edit arrives through workspace/applyEdit, the editor stays responsive).
+ */
+const BLOCKS_ON_RESOLVE = new Set(['helix']);
+
+export function readClientFeatures(client: ClientCapabilities, clientInfo?: { name?: string }): ClientFeatures {
   const docFormats = client.textDocument?.completion?.completionItem?.documentationFormat;
   const hoverFormats = client.textDocument?.hover?.contentFormat;
   return {
@@ -50,7 +57,8 @@ export function readClientFeatures(client: ClientCapabilities): ClientFeatures {
     workspaceConfiguration: Boolean(client.workspace?.configuration),
     completionLabelDetails: Boolean(client.textDocument?.completion?.completionItem?.labelDetailsSupport),
     markdownDocumentation: !docFormats || docFormats.includes('markdown'),
-    codeActionResolve: Boolean(client.textDocument?.codeAction?.resolveSupport?.properties?.includes('edit')),
+    codeActionResolve:
+      Boolean(client.textDocument?.codeAction?.resolveSupport?.properties?.includes('edit')) && !BLOCKS_ON_RESOLVE.has(clientInfo?.name?.toLowerCase() ?? ''),
     codeActionLiterals: Boolean(client.textDocument?.codeAction?.codeActionLiteralSupport),
     codeActionDisabled: Boolean(client.textDocument?.codeAction?.disabledSupport),
     applyEdit: Boolean(client.workspace?.applyEdit),

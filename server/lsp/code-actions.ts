@@ -152,7 +152,7 @@ export class CodeActions {
     };
     if (!doc) return fail(`${data.uri} is not open any more: the action was not run.`);
     if (doc.version !== data.version) return fail('the document changed since the action was offered: ask for code actions again.');
-    const progress = await startProgress(this.deps.connection, title ?? `Xencode: ${data.action}`, token, logger, attached);
+    const progress = startProgress(this.deps.connection, title ?? `Xencode: ${data.action}`, token, logger, attached);
     let result: ActionResult;
     try {
       result = await engine.act(
@@ -173,6 +173,8 @@ export class CodeActions {
         }
         return fail(result.message);
       case 'markdown':
+        // After the progress has ended: clients that show both in one status line keep the last one.
+        await progress.closed(1000);
         await this.show(result.title, result.markdown);
         return { kind: 'shown' };
       default: {

@@ -61,7 +61,7 @@ export function startServer(connection: Connection, options: ServerOptions): voi
   });
 
   connection.onInitialize((params): InitializeResult => {
-    features = readClientFeatures(params.capabilities);
+    features = readClientFeatures(params.capabilities, params.clientInfo);
     documents.encoding = features.encoding;
     settingsSync = new SettingsSync(connection, logger, notifier, features.workspaceConfiguration, (s) => applySettings(s));
     const settings = settingsSync.initial(params.initializationOptions);

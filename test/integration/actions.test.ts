@@ -118,6 +118,24 @@ describe('listing code actions', () => {
     expect(blank.every((a) => a.disabled?.reason.includes('select the code'))).toBe(true);
   });
 
+  it('gives Helix, which blocks its UI while resolving, commands instead of resolve', async () => {
+    stub = new OllamaStub({ models: [chatModel()] });
+    await stub.start();
+    client = new LspClient();
+    const init = await client.connection.sendRequest<any>('initialize', {
+      processId: process.pid,
+      rootUri: null,
+      capabilities: FULL_CAPABILITIES,
+      initializationOptions: { xencode: { ollama: { host: stub.url }, models: [CHAT] } },
+      clientInfo: { name: 'helix', version: '25.01.1' },
+    });
+    await client.connection.sendNotification('initialized', {});
+    expect(init.capabilities.codeActionProvider.resolveProvider).toBe(false);
+    await client.open(uri, SOURCE);
+    const actions = (await client.codeActions(uri, AT(IN_ADD))) as CodeAction[];
+    expect(actions.every((a) => a.command?.command === 'xencode.runAction' && a.data === undefined)).toBe(true);
+  });
+
   it('gives clients without code action literals plain commands', async () => {
     const { codeAction: _ignored, ...textDocument } = FULL_CAPABILITIES.textDocument!;
     await start([chatModel()], { ...FULL_CAPABILITIES, textDocument });
@@ -296,6 +314,8 @@ describe('running code actions', () => {
     const done = await client.resolveCodeAction(action);
     expect(editsFor(done.edit)).toHaveLength(1);
     const token = client.progressTokens[1]!;
+    // The work never waits for the token, so its progress may arrive just after the answer.
+    await client.waitFor(() => client.progress(token).some((p) => p.value.kind === 'end'), 5000, 'progress end');
     const kinds = client.progress(token).map((p) => p.value.kind);
     expect(kinds[0]).toBe('begin');
     expect(kinds.at(-1)).toBe('end');
