@@ -113,6 +113,9 @@ function settingsSchema(defaultHost: string) {
 }
 
 export type Settings = z.output<ReturnType<typeof settingsSchema>>;
+
+/** The top-level setting names (`ollama`, `models`, …, `actions`, `hover`), from the schema itself. */
+export const SETTING_SECTIONS: readonly string[] = Object.keys(settingsSchema(`http://127.0.0.1:${DEFAULT_OLLAMA_PORT}`).shape);
 export type ModelSetting = Settings['models'][number];
 
 /** The models that answer code actions and hovers: `actions.models`, else the completion models. */

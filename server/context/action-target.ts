@@ -50,7 +50,10 @@ const WORD = /[\p{L}\p{N}_$]/u;
 export function findActionTarget(doc: OpenDocument, selection: { start: number; end: number }, options: TargetOptions): TargetResult {
   const text = doc.textDocument.getText();
   const from = Math.max(0, Math.min(selection.start, selection.end, text.length));
-  const to = Math.min(text.length, Math.max(selection.start, selection.end));
+  let to = Math.min(text.length, Math.max(selection.start, selection.end));
+  // A range within one word, or of one character, is a cursor: Eglot sends the symbol at point as the range when
+  // nothing is selected, and Helix's cursor is a one-character selection.
+  if (to - from <= 1 || /^[\p{L}\p{N}_$]+$/u.test(text.slice(from, to))) to = from;
   if (text.slice(from, to).trim() !== '') {
     let start = from;
     let end = to;

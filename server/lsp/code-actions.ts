@@ -108,7 +108,9 @@ export class CodeActions {
     const run = await this.run(data, action.title, token);
     if (run.kind === 'aborted') throw new ResponseError(LSPErrorCodes.RequestCancelled, 'cancelled');
     if (run.kind === 'edit') return { ...action, edit: run.edit };
-    return action;
+    // Without its data: a client that resolves while `data` is there and no edit is (Eglot) would ask again forever.
+    const { data: _data, ...withoutData } = action;
+    return withoutData;
   }
 
   /** xencode.runAction: computes the result and applies it (workspace/applyEdit) or shows it. */

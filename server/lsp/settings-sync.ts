@@ -1,9 +1,8 @@
 import type { Connection } from 'vscode-languageserver/node';
-import { validateSettings, type Settings } from '../config.js';
+import { SETTING_SECTIONS, validateSettings, type Settings } from '../config.js';
 import type { UserNotifier } from '../engine/health.js';
 import type { Logger } from '../log.js';
 
-const SETTING_KEYS = ['ollama', 'models', 'ensemble', 'completion', 'cache', 'feedback'];
 
 /**
  * Where the settings come from: `initializationOptions.xencode` (or the settings themselves at the top level, as
@@ -14,7 +13,7 @@ export function settingsFromInitializationOptions(options: unknown): unknown {
   if (!options || typeof options !== 'object') return undefined;
   const record = options as Record<string, unknown>;
   if ('xencode' in record) return record.xencode;
-  return Object.keys(record).some((k) => SETTING_KEYS.includes(k)) ? record : undefined;
+  return Object.keys(record).some((k) => SETTING_SECTIONS.includes(k)) ? record : undefined;
 }
 
 export class SettingsSync {

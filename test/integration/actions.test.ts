@@ -262,6 +262,8 @@ describe('running code actions', () => {
     const action = byTitle(await client.codeActions(uri, AT(IN_ADD)), 'Xencode: Refactor');
     const resolved = await client.resolveCodeAction(action);
     expect(resolved.edit).toBeUndefined();
+    // Without its data, so a client does not resolve it again and again.
+    expect(resolved.data).toBeUndefined();
     const warning = client.messages(2).find((m) => m.includes('Refactor method add'));
     expect(warning).toMatch(/syntax error/);
     expect(warning).toMatch(/nothing was changed/);

@@ -100,3 +100,13 @@ describe('settings validation', () => {
     expect(answerFingerprint(a)).not.toBe(answerFingerprint(c));
   });
 });
+
+describe('settings in initializationOptions', () => {
+  it('are found under `xencode` or at the top level, any section counting (actions and hover too)', async () => {
+    const { settingsFromInitializationOptions } = await import('../../server/lsp/settings-sync.js');
+    expect(settingsFromInitializationOptions({ xencode: { models: ['a'] } })).toEqual({ models: ['a'] });
+    expect(settingsFromInitializationOptions({ hover: { enabled: false } })).toEqual({ hover: { enabled: false } });
+    expect(settingsFromInitializationOptions({ actions: { models: ['b'] } })).toEqual({ actions: { models: ['b'] } });
+    expect(settingsFromInitializationOptions({ somethingElse: 1 })).toBeUndefined();
+  });
+});

@@ -96,6 +96,14 @@ describe('action targets', () => {
     expect(result.target!.text).toBe('this.count += by;\n    return this.count;');
   });
 
+  it('takes a range within one word, or of one character, as the cursor (Eglot, Helix)', () => {
+    const word = at(CLASS, 'count += by');
+    expect(findActionTarget(open(CLASS), { start: word, end: word + 5 }, OPTIONS).target?.description).toBe('method increment');
+    const brace = at(CLASS, '{\n    this.count += by');
+    expect(findActionTarget(open(CLASS), { start: brace, end: brace + 1 }, OPTIONS).target?.description).toBe('method increment');
+    expect(findActionTarget(open(CLASS), { start: word, end: word + 8 }, OPTIONS).target?.description).toBe('selection');
+  });
+
   it('says why there is no target: blank line outside declarations, or too large', () => {
     const blank = findActionTarget(open(CLASS), { start: at(CLASS, '\n\n/**') + 1, end: at(CLASS, '\n\n/**') + 1 }, OPTIONS);
     expect(blank.target).toBeUndefined();
