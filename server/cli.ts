@@ -26,7 +26,9 @@ OLLAMA_HOST sets the default Ollama server. Logs go to stderr, never stdout.`,
       process.exitCode = 1;
       return;
     }
-    await serveStdio(options.warmup, options.logLevel);
+    // --no-warmup turns it off; otherwise XENCODE_NO_WARMUP=1 does (commander always sets `warmup`, so the
+    // environment is read here, not left to a default that would never apply).
+    await serveStdio(options.warmup && process.env.XENCODE_NO_WARMUP !== '1', options.logLevel);
   });
 
 async function serveStdio(warmup: boolean, logLevel: string | undefined): Promise<void> {

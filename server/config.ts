@@ -159,12 +159,13 @@ export function validateSettings(raw: unknown, env: NodeJS.ProcessEnv = process.
       problems.push(`OLLAMA_HOST="${envHost}" is not a host; using ${defaultHost({})}`);
     }
   }
-  let input: unknown = raw ?? {};
+  let input: unknown = Array.isArray(raw) && raw.length === 0 ? {} : (raw ?? {});
   if (typeof input !== 'object' || Array.isArray(input)) {
     problems.push(`xencode settings must be an object, got ${describe(input)}; using the defaults`);
     input = {};
   }
   input = structuredClone(input);
+  emptyArraysAsObjects(input as Record<string, unknown>);
   // Each round removes the offending values; bounded because every round removes at least one key.
   for (let round = 0; round < 64; round++) {
     const result = schema.safeParse(input);
@@ -187,6 +188,18 @@ export function validateSettings(raw: unknown, env: NodeJS.ProcessEnv = process.
   }
   problems.push('xencode settings could not be validated; using the defaults');
   return { settings: schema.parse({}), problems };
+}
+
+/**
+ * Lua (Neovim) encodes an empty table as `[]`: an empty array where an object belongs means an empty object, at
+ * any depth. Arrays that hold values (`models`) are left alone.
+ */
+function emptyArraysAsObjects(record: Record<string, unknown>): void {
+  for (const [key, value] of Object.entries(record)) {
+    if (key === 'models') continue;
+    if (Array.isArray(value) && value.length === 0) record[key] = {};
+    else if (value && typeof value === 'object' && !Array.isArray(value)) emptyArraysAsObjects(value as Record<string, unknown>);
+  }
 }
 
 export const DEFAULT_SETTINGS: Settings = validateSettings({}, {}).settings;

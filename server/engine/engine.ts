@@ -348,6 +348,8 @@ export function createEngine(options: EngineOptions): Engine {
       // A partial accept followed by more partial accepts keeps the longest.
       const previous = entry.outcome === 'accepted' ? (entry.acceptedLength ?? 0) : 0;
       if (entry.outcome !== 'accepted') statistics.accepted(length < entry.text.length);
+      // Partial accepts that end up taking all of it (word by word) count as an accept.
+      else if (previous < entry.text.length && length >= entry.text.length) statistics.completedPartialAccept();
       statistics.acceptedChars(Math.max(0, length - previous));
       entry.outcome = 'accepted';
       entry.acceptedLength = Math.max(previous, length);

@@ -63,6 +63,11 @@ export class EngineStatistics {
     if (partial) this.feedback.partiallyAccepted++;
     else this.feedback.accepted++;
   }
+  /** A partially accepted completion was then accepted to its end. */
+  completedPartialAccept(): void {
+    this.feedback.partiallyAccepted--;
+    this.feedback.accepted++;
+  }
   acceptedChars(count: number): void {
     this.feedback.acceptedChars += count;
   }

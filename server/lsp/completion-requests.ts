@@ -11,6 +11,12 @@ export interface AnsweredRequest {
 
 export interface RunOptions {
   /**
+   * Popup and ghost-text requests supersede only their own kind: an editor asking for both at once (Neovim 0.12
+   * asks for ghost text after each cursor move) must not abort its own popup. Identical requests of both kinds
+   * share one model run (the engine's in-flight sharing).
+   */
+  readonly kind?: 'popup' | 'inline';
+  /**
    * Answer within this many milliseconds (popup clients: a slow model must not hold up the other servers' items).
    * If the models are slower, the request answers nothing and the run goes on detached: it is no longer superseded,
    * its answer lands in the cache and the typed-ahead tracker, and the next request for the document waits for it
@@ -37,9 +43,10 @@ export class CompletionRequests {
   ) {}
 
   async run(uri: string, position: Position, token: CancellationToken, options: RunOptions = {}): Promise<AnsweredRequest | undefined> {
-    this.latest.get(uri)?.abort(new Error('superseded'));
+    const slot = `${options.kind ?? 'popup'} ${uri}`;
+    this.latest.get(slot)?.abort(new Error('superseded'));
     const controller = new AbortController();
-    this.latest.set(uri, controller);
+    this.latest.set(slot, controller);
     const onCancel = token.onCancellationRequested(() => controller.abort(new Error('cancelled')));
     const waitMs = options.waitMs && options.waitMs > 0 ? options.waitMs : undefined;
     try {
@@ -61,7 +68,7 @@ export class CompletionRequests {
       const running = this.engine.complete(doc, this.documents.offsetAt(doc, position), controller.signal);
       if (waitMs && (await race(running, waitMs, controller.signal)) === 'timeout') {
         // Detached: a newer request no longer aborts it; the deadline still bounds it.
-        if (this.latest.get(uri) === controller) this.latest.delete(uri);
+        if (this.latest.get(slot) === controller) this.latest.delete(slot);
         onCancel.dispose();
         const settled = running.finally(() => {
           if (this.detached.get(uri) === settled) this.detached.delete(uri);
@@ -84,14 +91,16 @@ export class CompletionRequests {
       return { answer: outcome.answer, doc: current };
     } finally {
       onCancel.dispose();
-      if (this.latest.get(uri) === controller) this.latest.delete(uri);
+      if (this.latest.get(slot) === controller) this.latest.delete(slot);
     }
   }
 
   /** Aborts everything in flight for a document (it was closed). */
   abort(uri: string): void {
-    this.latest.get(uri)?.abort(new Error('closed'));
-    this.latest.delete(uri);
+    for (const kind of ['popup', 'inline']) {
+      this.latest.get(`${kind} ${uri}`)?.abort(new Error('closed'));
+      this.latest.delete(`${kind} ${uri}`);
+    }
   }
 
   private cancelled(token: CancellationToken): undefined {

@@ -107,7 +107,7 @@ export function startServer(connection: Connection, options: ServerOptions): voi
   connection.onCompletion(async (params, token): Promise<CompletionList> => {
     // Popup-only clients (Helix, Emacs) show the popup when every server has answered: a slow model gets a budget.
     const waitMs = features!.inlineCompletion ? undefined : engine!.settings.completion.popupWaitMs;
-    const result = await ready().run(params.textDocument.uri, params.position, token, { waitMs });
+    const result = await ready().run(params.textDocument.uri, params.position, token, { waitMs, kind: 'popup' });
     // isIncomplete: the client asks again as the user types, so the answer follows the cursor.
     if (!result) return { isIncomplete: true, items: [] };
     const replacement = replacementFor(result.answer, (o) => documents.positionAt(result.doc, o));
@@ -115,7 +115,7 @@ export function startServer(connection: Connection, options: ServerOptions): voi
   });
 
   connection.onRequest(InlineCompletionRequest.type, async (params, token): Promise<InlineCompletionList> => {
-    const result = await ready().run(params.textDocument.uri, params.position, token);
+    const result = await ready().run(params.textDocument.uri, params.position, token, { kind: 'inline' });
     if (!result) return { items: [] };
     const replacement = replacementFor(result.answer, (o) => documents.positionAt(result.doc, o));
     return { items: [inlineItem(result.answer, replacement)] };

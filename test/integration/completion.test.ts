@@ -149,6 +149,25 @@ describe('completions through the LSP', () => {
     expect(stats.feedback).toMatchObject({ accepted: 1, partiallyAccepted: 1, rejected: 1 });
     expect(stats.completions.answered).toBe(3);
     expect(stats.models[MODEL].answers).toBe(3);
+
+    // Word by word to the end: the partial accept becomes an accept.
+    await client.executeCommand('xencode.acceptCompletion', { id: (second.command!.arguments![0] as { id: string }).id, acceptedLength: 100 });
+    expect((await client.executeCommand('xencode.stats')).feedback).toMatchObject({ accepted: 2, partiallyAccepted: 0 });
+  });
+
+  it('a ghost-text request does not abort the popup request of the same document; both share one model run', async () => {
+    await client.initialize(settings());
+    stub.model(MODEL)!.latency = { firstTokenMs: 300, perTokenMs: 1 };
+    await client.open(URI, SOURCE);
+    const popup = client.completion(URI, CURSOR);
+    await stub.waitFor(() => stub.generateRequests(MODEL).some((r) => r.body?.prompt));
+    const inline = client.inlineCompletion(URI, CURSOR);
+    const [list, ghost] = await Promise.all([popup, inline]);
+    expect(list.items[0]?.label).toBe('a + b;');
+    expect(ghost.items[0]?.insertText).toBe('a + b;');
+    const prompted = stub.generateRequests(MODEL).filter((r) => r.body?.prompt);
+    expect(prompted).toHaveLength(1);
+    expect(prompted[0]!.aborted).toBe(false);
   });
 
   it('gives no item when the cursor is inside a word, without calling the model', async () => {

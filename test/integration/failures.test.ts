@@ -183,6 +183,19 @@ describe('settings', () => {
     expect((await client.completion(URI, CURSOR)).items[0]?.label).toBe('fromStarcoder;');
   });
 
+  it('loads the models at start-up unless XENCODE_NO_WARMUP=1 says not to', async () => {
+    const loads = () => stub.generateRequests(MODEL).filter((r) => r.body?.prompt === '').length;
+    await client.initialize({ xencode: { ollama: { host: stub.url }, models: [MODEL] } });
+    await client.executeCommand('xencode.stats');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(loads()).toBe(0);
+    await client.shutdown();
+    client = new LspClient({ env: { XENCODE_NO_WARMUP: '0' } });
+    await client.initialize({ xencode: { ollama: { host: stub.url }, models: [MODEL] } });
+    await stub.waitFor(() => loads() === 1, 5000);
+    expect(stub.generateRequests(MODEL).find((r) => r.body?.prompt === '')!.body.keep_alive).toBe('30m');
+  });
+
   it('takes the default host from OLLAMA_HOST', async () => {
     await client.shutdown();
     client = new LspClient({ env: { OLLAMA_HOST: stub.url.replace('http://', '') } });

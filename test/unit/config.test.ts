@@ -110,3 +110,14 @@ describe('settings in initializationOptions', () => {
     expect(settingsFromInitializationOptions({ somethingElse: 1 })).toBeUndefined();
   });
 });
+
+describe('settings from Lua', () => {
+  it('reads an empty array where an object belongs as an empty object (Lua encodes {} as [])', () => {
+    expect(validateSettings([], {}).problems).toEqual([]);
+    const { settings, problems } = validateSettings({ cache: [], hover: [], ensemble: { method: 'vote' }, actions: { models: [] } }, {});
+    expect(problems).toEqual([]);
+    expect(settings.cache.enabled).toBe(true);
+    expect(settings.ensemble.method).toBe('vote');
+    expect(validateSettings({ models: [] }, {}).problems[0]).toContain('xencode.models');
+  });
+});
