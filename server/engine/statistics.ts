@@ -79,20 +79,8 @@ export class EngineStatistics {
   models(outcomes: readonly ModelOutcome[], winners: readonly string[]): void {
     for (const model of new Set(winners)) entry(this.perModel, model).wins++;
     for (const outcome of outcomes) {
-      const s = entry(this.perModel, outcome.model);
-      s.requests++;
-      if (outcome.kind === 'answered') {
-        s.answers++;
-        s.latencyTotal += outcome.candidate.latencyMs;
-        s.latencyCount++;
-      } else if (outcome.kind === 'filtered') {
-        s.filtered++;
-        s.latencyTotal += outcome.latencyMs;
-        s.latencyCount++;
-      } else if (outcome.kind === 'failed') {
-        if (outcome.error.kind !== 'aborted') s.failures++;
-      } else if (outcome.kind === 'cancelled') s.cancelled++;
-      else s.late++;
+      const latencyMs = outcome.kind === 'answered' ? outcome.candidate.latencyMs : outcome.kind === 'filtered' ? outcome.latencyMs : undefined;
+      tally(entry(this.perModel, outcome.model), outcome.kind, latencyMs, outcome.kind === 'failed' && outcome.error.kind === 'aborted');
     }
   }
 
@@ -106,17 +94,9 @@ export class EngineStatistics {
   actionModels(outcomes: readonly LongOutcome[], winners: readonly string[]): void {
     for (const model of new Set(winners)) entry(this.perActionModel, model).wins++;
     for (const outcome of outcomes) {
-      const s = entry(this.perActionModel, outcome.model);
-      s.requests++;
-      if (outcome.kind === 'answered' || outcome.kind === 'unusable') {
-        if (outcome.kind === 'answered') s.answers++;
-        else s.filtered++;
-        s.latencyTotal += outcome.latencyMs;
-        s.latencyCount++;
-      } else if (outcome.kind === 'failed') {
-        if (outcome.error.kind !== 'aborted') s.failures++;
-      } else if (outcome.kind === 'cancelled') s.cancelled++;
-      else s.late++;
+      const latencyMs = outcome.kind === 'answered' || outcome.kind === 'unusable' ? outcome.latencyMs : undefined;
+      const kind = outcome.kind === 'unusable' ? 'filtered' : outcome.kind;
+      tally(entry(this.perActionModel, outcome.model), kind, latencyMs, outcome.kind === 'failed' && outcome.error.kind === 'aborted');
     }
   }
 
@@ -142,6 +122,20 @@ function entry(models: ModelTable, model: string) {
     models.set(model, s);
   }
   return s;
+}
+
+/** Counts one model call: its request, what became of it, and its latency when it answered. */
+function tally(s: ReturnType<typeof entry>, kind: 'answered' | 'filtered' | 'failed' | 'cancelled' | 'late', latencyMs: number | undefined, aborted: boolean): void {
+  s.requests++;
+  if (kind === 'answered') s.answers++;
+  else if (kind === 'filtered') s.filtered++;
+  else if (kind === 'failed') s.failures += aborted ? 0 : 1;
+  else if (kind === 'cancelled') s.cancelled++;
+  else s.late++;
+  if (latencyMs !== undefined) {
+    s.latencyTotal += latencyMs;
+    s.latencyCount++;
+  }
 }
 
 function table(models: ModelTable): Record<string, ModelStats> {

@@ -14,8 +14,7 @@
  * A section's text is every line between its header and the next header; the line break before the next header
  * is not part of it. A case needs at least one expectation.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { loadGoldenFiles } from '../../support/golden-files.js';
 import { LANGUAGES } from '../../../grammars/languages.js';
 import { languageByName, type SyntaxLanguage } from '../../../server/documents/syntax.js';
 
@@ -106,14 +105,5 @@ export function parseCase(text: string, file: string, name: string): ExtractCase
 
 /** Every case under `dir`, sorted by path. */
 export function loadCases(dir: string): ExtractCase[] {
-  const files: string[] = [];
-  const walk = (d: string): void => {
-    for (const entry of readdirSync(d).sort()) {
-      const path = join(d, entry);
-      if (statSync(path).isDirectory()) walk(path);
-      else if (entry.endsWith('.txt')) files.push(path);
-    }
-  };
-  walk(dir);
-  return files.map((file) => parseCase(readFileSync(file, 'utf8'), file, relative(dir, file).replace(/\.txt$/, '')));
+  return loadGoldenFiles(dir, parseCase);
 }

@@ -13,8 +13,7 @@
  * A section's text is every line between its header and the next header; the line break before the next header
  * is not part of it (add an empty line for a trailing line break). A case needs `expected` or a `filter` section.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { loadGoldenFiles } from '../../support/golden-files.js';
 import { languageByName } from '../../../server/documents/syntax.js';
 import type { FilterContext } from '../../../server/engine/postprocess/types.js';
 
@@ -117,14 +116,5 @@ export function parseCase(text: string, file: string, name: string): GoldenCase 
 
 /** Every case under `dir`, sorted by path. */
 export function loadCases(dir: string): GoldenCase[] {
-  const files: string[] = [];
-  const walk = (d: string): void => {
-    for (const entry of readdirSync(d).sort()) {
-      const path = join(d, entry);
-      if (statSync(path).isDirectory()) walk(path);
-      else if (entry.endsWith('.txt')) files.push(path);
-    }
-  };
-  walk(dir);
-  return files.map((file) => parseCase(readFileSync(file, 'utf8'), file, relative(dir, file).replace(/\.txt$/, '')));
+  return loadGoldenFiles(dir, parseCase);
 }
