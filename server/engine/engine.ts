@@ -87,6 +87,11 @@ export interface Engine {
   clearCache(): Promise<void>;
   /** The document was closed: forget what was shown in it. */
   forget(uri: string): void;
+  /**
+   * The document changed: a shown completion whose text now stands where it was offered is recorded as accepted
+   * (for editors that insert an item without running its command: Helix, Eglot). Returns the ids recorded.
+   */
+  noticeEdit(doc: OpenDocument): string[];
   close(): Promise<void>;
   /** Loads every configured model, so the first completion does not wait for a cold start. */
   warm(): Promise<void>;
@@ -119,6 +124,10 @@ function winners(run: EnsembleRun): string[] {
 function unique(names: readonly string[]): string[] {
   return [...new Set(names)];
 }
+
+/** How many of a document's newest shown completions an edit is compared with, and for how long after showing. */
+const ACCEPT_BY_EDIT_WINDOW = 3;
+const ACCEPT_BY_EDIT_MS = 5 * 60_000;
 
 const defaultBackend = (model: ModelSetting, settings: Settings): CompletionBackend =>
   new OllamaBackend({ model: model.name, host: model.host ?? settings.ollama.host, keepAlive: settings.ollama.keepAlive });
@@ -187,7 +196,7 @@ export function createEngine(options: EngineOptions): Engine {
 
   /** Records a shown answer (for accept/reject), counts it, and hands it out. */
   function answered(answer: CompletionAnswer, uri: string): CompletionOutcome {
-    shown.add({ id: answer.id, uri, text: answer.text, models: answer.provenance.agreeing, shownAt: Date.now() });
+    shown.add({ id: answer.id, uri, text: answer.text, models: answer.provenance.agreeing, shownAt: Date.now(), offset: answer.context.cursorOffset });
     statistics.answered();
     return { kind: 'answer', answer };
   }
@@ -302,6 +311,22 @@ export function createEngine(options: EngineOptions): Engine {
 
     forget(uri) {
       reuse.forget(uri);
+    },
+
+    noticeEdit(doc) {
+      const text = doc.textDocument.getText();
+      const recorded: string[] = [];
+      // The newest few only: an accept is the edit right after the answer was shown.
+      for (const entry of shown.pending(doc.uri, ACCEPT_BY_EDIT_WINDOW)) {
+        if (entry.offset === undefined || Date.now() - entry.shownAt > ACCEPT_BY_EDIT_MS) continue;
+        // Multi-line answers must stand there whole; a one-line answer at least to its end of line.
+        if (entry.text.length >= 2 && text.startsWith(entry.text, entry.offset)) {
+          this.accept(entry.id);
+          recorded.push(entry.id);
+          break;
+        }
+      }
+      return recorded;
     },
 
     actionTarget(doc, selection, action) {

@@ -5,6 +5,8 @@ export interface ShownCompletion {
   readonly text: string;
   readonly models: readonly string[];
   readonly shownAt: number;
+  /** Where the answer goes (document offset at the cursor, in the version it was computed for). */
+  readonly offset?: number;
   outcome?: 'accepted' | 'rejected';
   acceptedLength?: number;
 }
@@ -22,5 +24,16 @@ export class ShownCompletions {
 
   get(id: string): ShownCompletion | undefined {
     return this.entries.get(id);
+  }
+
+  /** The newest shown completions of a document with no outcome yet, newest first (at most `limit`). */
+  pending(uri: string, limit: number): ShownCompletion[] {
+    const found: ShownCompletion[] = [];
+    for (const entry of [...this.entries.values()].reverse()) {
+      if (entry.uri !== uri || entry.outcome) continue;
+      found.push(entry);
+      if (found.length === limit) break;
+    }
+    return found;
   }
 }

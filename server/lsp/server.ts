@@ -95,8 +95,9 @@ export function startServer(connection: Connection, options: ServerOptions): voi
     documents.open(d.uri, d.languageId, d.version, d.text);
   });
   connection.onDidChangeTextDocument(({ textDocument, contentChanges }) => {
-    if (!documents.change(textDocument.uri, textDocument.version ?? 0, contentChanges))
-      logger.warn(`didChange for ${textDocument.uri}, which was never opened: ignored`);
+    const doc = documents.change(textDocument.uri, textDocument.version ?? 0, contentChanges);
+    if (!doc) logger.warn(`didChange for ${textDocument.uri}, which was never opened: ignored`);
+    else if (engine?.noticeEdit(doc).length) logger.debug(`an edit in ${doc.uri} took a shown completion: recorded as accepted`);
   });
   connection.onDidCloseTextDocument(({ textDocument }) => {
     requests?.abort(textDocument.uri);

@@ -155,6 +155,24 @@ describe('completions through the LSP', () => {
     expect((await client.executeCommand('xencode.stats')).feedback).toMatchObject({ accepted: 2, partiallyAccepted: 0 });
   });
 
+  it('records an accept from the edit that inserts the item, for editors that never run its command (Helix, Eglot)', async () => {
+    await client.initialize(settings(), POPUP_ONLY_CAPABILITIES);
+    await client.open(URI, SOURCE);
+    const item = (await client.completion(URI, CURSOR)).items[0]!;
+    const edit = item.textEdit as { range: { start: { line: number; character: number }; end: { line: number; character: number } }; newText: string };
+    await client.change(URI, [{ range: edit.range, text: edit.newText }]);
+    expect((await client.executeCommand('xencode.stats')).feedback).toMatchObject({ accepted: 1, acceptedChars: 'a + b;'.length });
+    // The command arriving as well (editors that run it) does not count it twice.
+    await client.executeCommand('xencode.acceptCompletion', item.command!.arguments![0]);
+    expect((await client.executeCommand('xencode.stats')).feedback).toMatchObject({ accepted: 1 });
+    // Typing something else is not an accept.
+    await client.insert(URI, { line: 3, character: 15 }, '\n  ');
+    const other = (await client.completion(URI, { line: 4, character: 2 })).items[0];
+    await client.insert(URI, { line: 4, character: 2 }, 'x');
+    expect(other).toBeDefined();
+    expect((await client.executeCommand('xencode.stats')).feedback.accepted).toBe(1);
+  });
+
   it('a ghost-text request does not abort the popup request of the same document; both share one model run', async () => {
     await client.initialize(settings());
     stub.model(MODEL)!.latency = { firstTokenMs: 300, perTokenMs: 1 };
