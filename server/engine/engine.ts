@@ -125,8 +125,7 @@ function unique(names: readonly string[]): string[] {
   return [...new Set(names)];
 }
 
-/** How many of a document's newest shown completions an edit is compared with, and for how long after showing. */
-const ACCEPT_BY_EDIT_WINDOW = 3;
+/** How long after showing an edit can still be an answer's accept. */
 const ACCEPT_BY_EDIT_MS = 5 * 60_000;
 
 const defaultBackend = (model: ModelSetting, settings: Settings): CompletionBackend =>
@@ -311,13 +310,14 @@ export function createEngine(options: EngineOptions): Engine {
 
     forget(uri) {
       reuse.forget(uri);
+      shown.forget(uri);
     },
 
     noticeEdit(doc) {
       const text = doc.textDocument.getText();
       const recorded: string[] = [];
       // The newest few only: an accept is the edit right after the answer was shown.
-      for (const entry of shown.pending(doc.uri, ACCEPT_BY_EDIT_WINDOW)) {
+      for (const entry of shown.pending(doc.uri)) {
         if (entry.offset === undefined || Date.now() - entry.shownAt > ACCEPT_BY_EDIT_MS) continue;
         // Multi-line answers must stand there whole; a one-line answer at least to its end of line.
         if (entry.text.length >= 2 && text.startsWith(entry.text, entry.offset)) {

@@ -14,26 +14,34 @@ export interface ShownCompletion {
 /** The most recent shown completions, bounded (oldest forgotten first). */
 export class ShownCompletions {
   private readonly entries = new Map<string, ShownCompletion>();
+  /** The newest few per document, newest first: what an edit is compared with (on every keystroke: kept short). */
+  private readonly recent = new Map<string, ShownCompletion[]>();
 
-  constructor(private readonly capacity = 1000) {}
+  constructor(
+    private readonly capacity = 1000,
+    private readonly recentPerDocument = 3,
+  ) {}
 
   add(entry: ShownCompletion): void {
     this.entries.set(entry.id, entry);
     if (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value!);
+    const list = this.recent.get(entry.uri) ?? [];
+    list.unshift(entry);
+    list.length = Math.min(list.length, this.recentPerDocument);
+    this.recent.set(entry.uri, list);
+  }
+
+  /** The document was closed. */
+  forget(uri: string): void {
+    this.recent.delete(uri);
   }
 
   get(id: string): ShownCompletion | undefined {
     return this.entries.get(id);
   }
 
-  /** The newest shown completions of a document with no outcome yet, newest first (at most `limit`). */
-  pending(uri: string, limit: number): ShownCompletion[] {
-    const found: ShownCompletion[] = [];
-    for (const entry of [...this.entries.values()].reverse()) {
-      if (entry.uri !== uri || entry.outcome) continue;
-      found.push(entry);
-      if (found.length === limit) break;
-    }
-    return found;
+  /** The newest shown completions of a document with no outcome yet, newest first. */
+  pending(uri: string): ShownCompletion[] {
+    return (this.recent.get(uri) ?? []).filter((entry) => !entry.outcome);
   }
 }
