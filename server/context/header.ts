@@ -1,10 +1,7 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import type { OpenDocument } from '../documents/document-store.js';
 import type Parser from 'tree-sitter';
-import type { SyntaxLanguage, SyntaxNode, Tree } from '../documents/syntax.js';
-import { PACKAGE_ROOT } from '../paths.js';
+import { querySource, type SyntaxLanguage, type SyntaxNode, type Tree } from '../documents/syntax.js';
 
 /**
  * The header of a completion context: what lies before the window but the model should still see — the file's
@@ -195,7 +192,7 @@ function scopeRootTypes(syntax: SyntaxLanguage): ReadonlySet<string> | null {
   let roots = rootTypesByFolder.get(folder);
   if (roots === undefined) {
     try {
-      roots = patternRootTypes(readFileSync(join(PACKAGE_ROOT, 'grammars', 'queries', folder, 'scopes.scm'), 'utf8'));
+      roots = patternRootTypes(querySource(folder, 'scopes.scm') ?? '');
     } catch {
       roots = null;
     }

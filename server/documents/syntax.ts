@@ -28,7 +28,7 @@ const loaded = new Map<string, SyntaxLanguage | null>();
  * A query file's source; a first line `; inherits: a, b` prepends those folders' file of the same name (as
  * nvim-treesitter does), so patterns the grammars share are written once.
  */
-function querySource(folder: string, file: string): string | undefined {
+export function querySource(folder: string, file: string): string | undefined {
   const path = join(PACKAGE_ROOT, 'grammars', 'queries', folder, file);
   if (!existsSync(path)) return undefined;
   const source = readFileSync(path, 'utf8');
