@@ -1,6 +1,7 @@
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import type { TextDocumentContentChangeEvent } from 'vscode-languageserver-textdocument';
 import { languageFor, parse, type SyntaxLanguage, type Tree, type Point } from './syntax.js';
+import { NativeGarbage, treeBytes } from './native-memory.js';
 import { offsetOf, positionOf, type Position, type PositionEncoding } from './position-encoding.js';
 
 /** Documents larger than this are served as plain text: parsing megabytes on each keystroke would stall typing. */
@@ -23,6 +24,8 @@ export interface OpenDocument {
 }
 
 interface MutableDocument {
+  /** The tree was dropped to bound memory (see DocumentStore.maxTrees); `get` parses it again. */
+  treeEvicted?: boolean;
   uri: string;
   languageId: string;
   version: number;
@@ -43,12 +46,37 @@ export type ContentChange =
  * request path.
  */
 export class DocumentStore {
+  /** In order of use, least recent first (re-inserted on every use). */
   private readonly docs = new Map<string, MutableDocument>();
 
-  constructor(public encoding: PositionEncoding = 'utf-16') {}
+  /**
+   * @param maxTrees Trees kept at most: a 2,000-line TypeScript file's tree takes about 2 MB of native memory, so
+   *   the least recently used documents beyond this many give theirs up and are parsed again when next used
+   *   (one full parse, tens of milliseconds, on the first request after switching back to such a file). 16 keeps
+   *   the server within its memory budget with 50 open 2,000-line files (bench/startup.ts).
+   */
+  constructor(
+    public encoding: PositionEncoding = 'utf-16',
+    private readonly maxTrees = 16,
+    private readonly garbage = new NativeGarbage(),
+  ) {}
 
   get(uri: string): OpenDocument | undefined {
-    return this.docs.get(uri);
+    const doc = this.docs.get(uri);
+    if (!doc) return undefined;
+    this.touch(doc);
+    if (doc.treeEvicted) {
+      this.reparseFully(doc);
+      this.evictTrees();
+    }
+    return doc;
+  }
+
+  /** How many documents hold a tree now. */
+  get treeCount(): number {
+    let count = 0;
+    for (const doc of this.docs.values()) if (doc.tree) count++;
+    return count;
   }
 
   get size(): number {
@@ -68,11 +96,15 @@ export class DocumentStore {
       binary: false,
     };
     this.reparseFully(doc);
+    this.docs.delete(uri);
     this.docs.set(uri, doc);
+    this.evictTrees();
     return doc;
   }
 
   close(uri: string): void {
+    const doc = this.docs.get(uri);
+    if (doc?.tree) this.garbage.add(treeBytes(doc.textDocument.getText().length), true);
     this.docs.delete(uri);
   }
 
@@ -80,6 +112,7 @@ export class DocumentStore {
   change(uri: string, version: number, changes: readonly ContentChange[]): OpenDocument | undefined {
     const doc = this.docs.get(uri);
     if (!doc) return undefined;
+    this.touch(doc);
     let fullReplace = false;
     let treeEdited = false;
     for (const change of changes) {
@@ -108,9 +141,29 @@ export class DocumentStore {
       }
     }
     doc.version = version;
-    if (fullReplace || !doc.tree) this.reparseFully(doc);
-    else if (treeEdited) this.reparseIncrementally(doc);
+    if (fullReplace || !doc.tree) {
+      this.reparseFully(doc);
+      this.evictTrees();
+    } else if (treeEdited) this.reparseIncrementally(doc);
     return doc;
+  }
+
+  private touch(doc: MutableDocument): void {
+    this.docs.delete(doc.uri);
+    this.docs.set(doc.uri, doc);
+  }
+
+  /** Drops the trees of the least recently used documents beyond maxTrees. */
+  private evictTrees(): void {
+    let excess = this.treeCount - this.maxTrees;
+    for (const doc of this.docs.values()) {
+      if (excess <= 0) break;
+      if (!doc.tree) continue;
+      doc.tree = undefined;
+      doc.treeEvicted = true;
+      this.garbage.add(treeBytes(doc.textDocument.getText().length), true);
+      excess--;
+    }
   }
 
   /** Client position -> offset in the document, clamped to the document. */
@@ -124,7 +177,9 @@ export class DocumentStore {
 
   private reparseFully(doc: MutableDocument): void {
     const text = doc.textDocument.getText();
+    if (doc.tree) this.garbage.add(treeBytes(text.length), true);
     doc.tree = undefined;
+    doc.treeEvicted = false;
     doc.syntax = undefined;
     doc.binary = text.includes('\u0000');
     const syntax = languageFor(doc.languageId, doc.uri);
@@ -145,6 +200,8 @@ export class DocumentStore {
       return;
     }
     doc.tree = parse(doc.syntax!, text, doc.tree);
+    // The old tree shares most of its nodes with the new one: what is freed is the path to the edit.
+    this.garbage.add(64 * 1024);
   }
 }
 

@@ -75,3 +75,41 @@ describe('DocumentStore', () => {
     expect(countSyntaxErrors(parse(ts, 'function f( {').rootNode)).toBeGreaterThan(0);
   });
 });
+
+describe('DocumentStore tree budget', () => {
+  const ts = languageByName('typescript')!;
+  const source = (i: number) => `export function f${i}(a: number) {\n  return a + ${i};\n}\n`;
+
+  it('keeps trees for the most recently used documents only, and parses a document again when it is used', () => {
+    const store = new DocumentStore('utf-16', 2);
+    for (let i = 0; i < 4; i++) store.open(`file:///d${i}.ts`, 'typescript', 1, source(i));
+    expect(store.treeCount).toBe(2);
+    // d0 gave its tree up; using it brings a tree equal to a fresh parse, and another document gives its up.
+    const d0 = store.get('file:///d0.ts')!;
+    expect(d0.tree!.rootNode.toString()).toBe(parse(ts, source(0)).rootNode.toString());
+    expect(store.treeCount).toBe(2);
+    // Editing a document without a tree parses it whole, with the edit.
+    const changed = store.change('file:///d1.ts', 2, [{ range: { start: { line: 1, character: 13 }, end: { line: 1, character: 14 } }, text: '42' }])!;
+    expect(changed.textDocument.getText()).toBe(source(1).replace('+ 1', '+ 42'));
+    expect(changed.tree!.rootNode.toString()).toBe(parse(ts, changed.textDocument.getText()).rootNode.toString());
+    expect(store.treeCount).toBe(2);
+    // The most recent ones keep theirs: d1 (changed) and d0 (read).
+    expect(store.get('file:///d1.ts')!.tree).toBeDefined();
+  });
+});
+
+describe('NativeGarbage', () => {
+  it('collects at once for dropped trees past the threshold, and after a quiet moment for edits', async () => {
+    const { NativeGarbage } = await import('../../../server/documents/native-memory.js');
+    let collected = 0;
+    const garbage = new NativeGarbage(() => collected++, 100, 20);
+    garbage.add(60, true);
+    expect(collected).toBe(0); // below the threshold
+    garbage.add(60, true);
+    expect(collected).toBe(1); // whole trees: at once
+    garbage.add(150); // edits: later, when quiet
+    expect(collected).toBe(1);
+    await new Promise((r) => setTimeout(r, 60));
+    expect(collected).toBe(2);
+  });
+});
