@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Settings } from '../../config.js';
@@ -323,13 +322,4 @@ export function testFileFor(uri: string, languageId: string): string {
   else if (languageId === 'ruby' || ext === '.rb') name = `${stem}_spec${ext}`;
   else name = `${stem}.test${ext}`;
   return pathToFileURL(join(dir, name)).href;
-}
-
-/** A file's text from disk, when it exists (for test files not open in the editor). */
-export function fileExists(uri: string): boolean {
-  try {
-    return existsSync(fileURLToPath(uri));
-  } catch {
-    return false;
-  }
 }

@@ -14,7 +14,7 @@
  * A section's text is every line between its header and the next header; the line break before the next header
  * is not part of it. A case needs at least one expectation.
  */
-import { loadGoldenFiles } from '../../support/golden-files.js';
+import { loadGoldenFiles, splitSections } from '../../support/golden-files.js';
 import { LANGUAGES } from '../../../grammars/languages.js';
 import { languageByName, type SyntaxLanguage } from '../../../server/documents/syntax.js';
 
@@ -41,27 +41,10 @@ export interface ExtractCase {
   readonly thinking: string | undefined;
 }
 
-const HEADER = /^--- ([a-z-]+)(?: (\S+))?\s*$/;
 const KNOWN = new Set(['language', 'grammar', 'answer', 'code', 'heuristic-code', 'doc', 'markdown', 'thinking']);
 
 export function parseCase(text: string, file: string, name: string): ExtractCase {
-  const lines = text.replace(/\r\n/g, '\n').split('\n');
-  const description: string[] = [];
-  const sections: Array<{ kind: string; arg: string | undefined; lines: string[] }> = [];
-  for (const line of lines) {
-    const header = HEADER.exec(line);
-    if (header) {
-      if (!KNOWN.has(header[1]!)) throw new Error(`${name}: unknown section '--- ${header[1]}'`);
-      sections.push({ kind: header[1]!, arg: header[2], lines: [] });
-      continue;
-    }
-    const current = sections[sections.length - 1];
-    if (current) current.lines.push(line);
-    else if (line.startsWith('#')) description.push(line.replace(/^#\s?/, ''));
-    else if (line.trim() !== '') throw new Error(`${name}: text before the first section: ${line}`);
-  }
-  const last = sections[sections.length - 1];
-  if (last && last.lines[last.lines.length - 1] === '') last.lines.pop();
+  const { description, sections } = splitSections(text, name, KNOWN);
 
   const section = (kind: string): { arg: string | undefined; text: string } | undefined => {
     const found = sections.filter((s) => s.kind === kind);
@@ -88,7 +71,7 @@ export function parseCase(text: string, file: string, name: string): ExtractCase
   const result: ExtractCase = {
     name,
     file,
-    description: description.join('\n'),
+    description,
     languageId,
     language,
     answer: answer.text,

@@ -13,7 +13,7 @@
  * A section's text is every line between its header and the next header; the line break before the next header
  * is not part of it (add an empty line for a trailing line break). A case needs `expected` or a `filter` section.
  */
-import { loadGoldenFiles } from '../../support/golden-files.js';
+import { loadGoldenFiles, splitSections } from '../../support/golden-files.js';
 import { languageByName } from '../../../server/documents/syntax.js';
 import type { FilterContext } from '../../../server/engine/postprocess/types.js';
 
@@ -33,26 +33,9 @@ export interface GoldenCase {
   readonly filters: ReadonlyMap<string, string | null>;
 }
 
-const HEADER = /^--- ([a-z-]+)(?: (\S+))?\s*$/;
 
 export function parseCase(text: string, file: string, name: string): GoldenCase {
-  const lines = text.replace(/\r\n/g, '\n').split('\n');
-  const description: string[] = [];
-  const sections: Array<{ kind: string; arg: string | undefined; lines: string[] }> = [];
-  for (const line of lines) {
-    const header = HEADER.exec(line);
-    if (header) {
-      sections.push({ kind: header[1]!, arg: header[2], lines: [] });
-      continue;
-    }
-    const current = sections[sections.length - 1];
-    if (current) current.lines.push(line);
-    else if (line.startsWith('#')) description.push(line.replace(/^#\s?/, ''));
-    else if (line.trim() !== '') throw new Error(`${name}: text before the first section: ${line}`);
-  }
-  // The file's own final line break ends the last section; it is not part of it.
-  const last = sections[sections.length - 1];
-  if (last && last.lines[last.lines.length - 1] === '') last.lines.pop();
+  const { description, sections } = splitSections(text, name);
 
   const get = (kind: string): string | undefined => {
     const found = sections.filter((s) => s.kind === kind);
@@ -105,7 +88,7 @@ export function parseCase(text: string, file: string, name: string): GoldenCase 
   return {
     name,
     file,
-    description: description.join('\n'),
+    description,
     language,
     context,
     answer,
