@@ -319,7 +319,7 @@ export function fimCasesForFile(file: SourceFile, text: string, options: BuildFi
   const maxLines = options.maxLines ?? 15;
   const language = typescriptLanguage();
   const tree = parse(language, text);
-  if (countSyntaxErrors(tree.rootNode) > 0) return [];
+  if (!tree || countSyntaxErrors(tree.rootNode) > 0) return [];
   const rng = Rng.from(seed, file.repo, file.path);
   const spans = collectSpans(tree.rootNode, text, rng);
   const cases: FimCase[] = [];

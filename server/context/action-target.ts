@@ -1,3 +1,4 @@
+import { lineStartOf } from '../text/lines.js';
 import type { OpenDocument } from '../documents/document-store.js';
 import type { SyntaxNode } from '../documents/syntax.js';
 
@@ -250,9 +251,6 @@ function wordAt(text: string, offset: number): HoverTarget['symbol'] {
   return /^\d/.test(name) ? undefined : { name, start, end };
 }
 
-export function lineStartOf(text: string, offset: number): number {
-  return text.lastIndexOf('\n', offset - 1) + 1;
-}
 
 function lineEndOf(text: string, offset: number): number {
   const newline = text.indexOf('\n', offset);

@@ -1,14 +1,26 @@
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import type { TextDocumentContentChangeEvent } from 'vscode-languageserver-textdocument';
-import { languageFor, parse, type SyntaxLanguage, type Tree, type Point } from './syntax.js';
+import { languageFor, parse, parseBudgetMs, type SyntaxLanguage, type Tree, type Point } from './syntax.js';
 import { NativeGarbage, treeBytes } from './native-memory.js';
 import { offsetOf, positionOf, type Position, type PositionEncoding } from './position-encoding.js';
+import { silentLogger, type Logger } from '../log.js';
 
 /** Documents larger than this are served as plain text: parsing megabytes on each keystroke would stall typing. */
 export const MAX_PARSED_CHARS = 2 * 1024 * 1024;
 
 /** Why a document has no syntax tree. */
-export type PlainTextReason = 'no-grammar' | 'too-large' | 'binary';
+export type PlainTextReason = 'no-grammar' | 'too-large' | 'binary' | 'parse-timeout';
+
+/** After a parse runs out of time, the document is plain text until this long has passed and it changes again. */
+export const PARSE_RETRY_MS = 30_000;
+/** Retries back off by doubling, up to this. */
+export const PARSE_RETRY_MAX_MS = 10 * 60_000;
+
+export interface DocumentStoreOptions {
+  readonly logger?: Logger;
+  /** The clock for parse retries (tests). */
+  readonly now?: () => number;
+}
 
 export interface OpenDocument {
   readonly uri: string;
@@ -34,6 +46,9 @@ interface MutableDocument {
   tree?: Tree;
   plainTextReason?: PlainTextReason;
   binary: boolean;
+  /** Parses of this document that ran out of time in a row, and when the next may be tried. */
+  parseTimeouts?: number;
+  parseRetryAt?: number;
 }
 
 export type ContentChange =
@@ -59,6 +74,7 @@ export class DocumentStore {
     public encoding: PositionEncoding = 'utf-16',
     private readonly maxTrees = 16,
     private readonly garbage = new NativeGarbage(),
+    private readonly options: DocumentStoreOptions = {},
   ) {}
 
   get(uri: string): OpenDocument | undefined {
@@ -186,11 +202,35 @@ export class DocumentStore {
     if (doc.binary) doc.plainTextReason = 'binary';
     else if (!syntax) doc.plainTextReason = 'no-grammar';
     else if (text.length > MAX_PARSED_CHARS) doc.plainTextReason = 'too-large';
+    else if (doc.parseRetryAt !== undefined && this.now() < doc.parseRetryAt) doc.plainTextReason = 'parse-timeout';
     else {
       doc.plainTextReason = undefined;
       doc.syntax = syntax;
       doc.tree = parse(syntax, text);
+      if (doc.tree) doc.parseTimeouts = doc.parseRetryAt = undefined;
+      else this.parseTimedOut(doc, text.length);
     }
+  }
+
+  /** A grammar that cannot finish on this text: serve the document as plain text and try again later. */
+  private parseTimedOut(doc: MutableDocument, chars: number): void {
+    if (doc.tree) this.garbage.add(treeBytes(chars), true);
+    doc.tree = undefined;
+    doc.syntax = undefined;
+    doc.plainTextReason = 'parse-timeout';
+    const timeouts = (doc.parseTimeouts ?? 0) + 1;
+    doc.parseTimeouts = timeouts;
+    const wait = Math.min(PARSE_RETRY_MAX_MS, PARSE_RETRY_MS * 2 ** (timeouts - 1));
+    doc.parseRetryAt = this.now() + wait;
+    const logger = this.options.logger ?? silentLogger;
+    const line = `parsing ${doc.uri} (${doc.languageId}, ${chars} characters) ran past ${parseBudgetMs(chars)} ms: `
+      + `served as plain text, parsed again on an edit after ${Math.round(wait / 1000)} s`;
+    if (timeouts === 1) logger.warn(line);
+    else logger.debug(line);
+  }
+
+  private now(): number {
+    return (this.options.now ?? Date.now)();
   }
 
   private reparseIncrementally(doc: MutableDocument): void {
@@ -199,7 +239,9 @@ export class DocumentStore {
       this.reparseFully(doc);
       return;
     }
-    doc.tree = parse(doc.syntax!, text, doc.tree);
+    const tree = parse(doc.syntax!, text, doc.tree);
+    if (!tree) return this.parseTimedOut(doc, text.length);
+    doc.tree = tree;
     // The old tree shares most of its nodes with the new one: what is freed is the path to the edit.
     this.garbage.add(64 * 1024);
   }

@@ -88,10 +88,30 @@ export function languageByName(name: string): SyntaxLanguage | undefined {
 /** Chunk size handed to tree-sitter's input callback; node-tree-sitter rejects plain strings over 32 KiB. */
 const CHUNK = 16 * 1024;
 
-/** Parses `text`, incrementally when `oldTree` has been edited to match it. */
-export function parse(language: SyntaxLanguage, text: string, oldTree?: Tree): Tree {
-  if (text.length < CHUNK) return language.parser.parse(text, oldTree);
-  return language.parser.parse((index: number) => text.slice(index, index + CHUNK), oldTree);
+/**
+ * How long one parse may take, in milliseconds: generous for real files (tree-sitter parses a 2 MiB TypeScript
+ * file in about half a second here, more with heavy error recovery), short enough that a grammar caught in a loop
+ * (tree-sitter-typescript 0.23 never finishes on some 19-character inputs, growing ~11 MB/s) costs one pause.
+ */
+export function parseBudgetMs(chars: number): number {
+  return 250 + Math.ceil(chars / 1024);
+}
+
+/**
+ * Parses `text`, incrementally when `oldTree` has been edited to match it. Every parse is bounded (a grammar must
+ * never be able to take the server down): undefined when it ran past `budgetMs`, and the parser is reset so the
+ * next parse starts afresh instead of resuming the abandoned one.
+ */
+export function parse(language: SyntaxLanguage, text: string, oldTree?: Tree, budgetMs = parseBudgetMs(text.length)): Tree | undefined {
+  const { parser } = language;
+  parser.setTimeoutMicros(budgetMs * 1000);
+  const tree = text.length < CHUNK
+    ? parser.parse(text, oldTree)
+    : parser.parse((index: number) => text.slice(index, index + CHUNK), oldTree);
+  // node-tree-sitter returns null (typed as Tree) when the timeout ends the parse.
+  if (tree) return tree;
+  parser.reset();
+  return undefined;
 }
 
 /** Number of ERROR and MISSING nodes under `node`: the measure "parses no worse than" compares. */
@@ -103,7 +123,8 @@ export function countSyntaxErrors(node: SyntaxNode): number {
   return count;
 }
 
-/** Errors in `text` parsed on its own with `language`. */
-export function countErrorsInText(language: SyntaxLanguage, text: string): number {
-  return countSyntaxErrors(parse(language, text).rootNode);
+/** Errors in `text` parsed on its own with `language`; undefined when the parser gave up (see `parse`). */
+export function countErrorsInText(language: SyntaxLanguage, text: string): number | undefined {
+  const tree = parse(language, text);
+  return tree ? countSyntaxErrors(tree.rootNode) : undefined;
 }

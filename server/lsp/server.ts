@@ -34,10 +34,15 @@ export interface ServerOptions {
  * Wires the LSP connection to the engine. This layer translates: positions, items, errors and lifecycles;
  * everything that decides what to answer lives in engine/.
  */
-export function startServer(connection: Connection, options: ServerOptions): void {
+export interface RunningServer {
+  /** Aborts what runs and flushes what is queued for disk (for an exit that is not the editor's shutdown). */
+  close(): Promise<void>;
+}
+
+export function startServer(connection: Connection, options: ServerOptions): RunningServer {
   const { logger } = options;
   const notifier = showMessageNotifier(connection, logger);
-  const documents = new DocumentStore();
+  const documents = new DocumentStore(undefined, undefined, undefined, { logger });
   let features: ClientFeatures | undefined;
   let engine: Engine | undefined;
   let requests: CompletionRequests | undefined;
@@ -144,11 +149,15 @@ export function startServer(connection: Connection, options: ServerOptions): voi
     }
   });
 
-  connection.onShutdown(async () => {
-    shuttingDown = true;
+  async function close(): Promise<void> {
     for (const doc of documents.all()) requests?.abort(doc.uri);
     // Flushes queued cache writes to disk before the process exits.
     await engine?.close();
+  }
+
+  connection.onShutdown(async () => {
+    shuttingDown = true;
+    await close();
   });
   connection.onExit(() => process.exit(shuttingDown ? 0 : 1));
 
@@ -157,4 +166,5 @@ export function startServer(connection: Connection, options: ServerOptions): voi
     return requests;
   }
 
+  return { close };
 }

@@ -30,7 +30,7 @@ describe('bench/ensemble dataset', () => {
   const language = typescriptLanguage();
 
   it('yields cases of every category from one real file', () => {
-    expect(countSyntaxErrors(parse(language, text).rootNode)).toBe(0);
+    expect(countSyntaxErrors(parse(language, text)!.rootNode)).toBe(0);
     for (const category of FIM_CATEGORIES) expect(cases.filter((c) => c.category === category).length, category).toBeGreaterThan(0);
     for (const c of cases) expect(c.repo).toBe('zod');
   });
@@ -55,14 +55,14 @@ describe('bench/ensemble dataset', () => {
   it('masks a middle that parses in place: no new syntax errors', () => {
     for (const c of cases) {
       const rebuilt = text.slice(0, c.startOffset) + c.middle + text.slice(c.endOffset);
-      expect(countSyntaxErrors(parse(language, rebuilt).rootNode)).toBe(0);
+      expect(countSyntaxErrors(parse(language, rebuilt)!.rootNode)).toBe(0);
       // The engine's own check (window around the cursor): the middle parses no worse than the code without it.
       expect(checkerFor(language, c.prefix, c.suffix).accepts(c.middle), `${c.category} ${JSON.stringify(c.middle)}`).toBe(true);
     }
   });
 
   it('masks whole syntax nodes for the node categories', () => {
-    const root = parse(language, text).rootNode;
+    const root = parse(language, text)!.rootNode;
     for (const c of cases) {
       if (c.category === 'line' || c.category === 'multiline' || c.nodeType === 'call_expression') {
         expect(nodeAt(root, c.startOffset, c.endOffset, c.nodeType), `${c.category} ${c.nodeType} ${JSON.stringify(c.middle)}`).toBeDefined();

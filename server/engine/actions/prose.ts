@@ -127,7 +127,7 @@ export function dropProseByParser(
   style: CommentStyle,
   language: SyntaxLanguage,
 ): Range {
-  const errorsIn = (r: Range): number => countErrorsInText(language, lines.slice(r.start, r.end).join('\n'));
+  const errorsIn = (r: Range): number => countErrorsInText(language, lines.slice(r.start, r.end).join('\n')) ?? Infinity;
   let current = range;
   skipBlank(lines, current);
   let errors = errorsIn(current);

@@ -1,7 +1,8 @@
 import { basename, dirname, extname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Settings } from '../../config.js';
-import { findActionTarget, lineStartOf, type ActionTarget } from '../../context/action-target.js';
+import { findActionTarget, type ActionTarget } from '../../context/action-target.js';
+import { lineStartOf } from '../../text/lines.js';
 import { buildCompletionContext } from '../../context/context-builder.js';
 import type { OpenDocument } from '../../documents/document-store.js';
 import { countErrorsInText, countSyntaxErrors, type SyntaxLanguage } from '../../documents/syntax.js';
@@ -135,7 +136,9 @@ export async function runAction(doc: OpenDocument, request: ActionRequest, env: 
   const parsesNoWorse = (change: TextChange): Parsed<TextChange> => {
     if (!doc.syntax) return { ok: true, value: change, text: change.newText };
     const after = text.slice(0, change.start) + change.newText + text.slice(change.end);
-    const added = countErrorsInText(doc.syntax, after) - errorsBefore;
+    const errorsAfter = countErrorsInText(doc.syntax, after);
+    if (errorsAfter === undefined) return { ok: false, reason: UNCHECKABLE };
+    const added = errorsAfter - errorsBefore;
     return added > 0 ? { ok: false, reason: `it would add ${added} syntax error${added === 1 ? '' : 's'}` } : { ok: true, value: change, text: change.newText };
   };
 
@@ -296,11 +299,17 @@ function docCommentChange(text: string, target: ActionTarget, comment: string, u
   return { start: target.docAnchor.start, end: target.docAnchor.end, newText: withLineEndings(block, eol) + eol };
 }
 
+/** Why an edit is refused when the parser gave up on the edited text (see `parse`: every parse is bounded). */
+const UNCHECKABLE = 'the syntax check gave up on the edited file (the parser ran out of time), so it cannot be shown to parse';
+
 /** Whether appending `addition` to a test file that holds `existing` parses no worse than `existing` alone. */
 function testCodeProblem(language: SyntaxLanguage | undefined, existing: string, addition: string, eol: '\n' | '\r\n'): string | undefined {
   if (!language) return undefined;
   const joined = existing === '' ? addition : `${existing.replace(/\s*$/, '')}${eol}${eol}${addition}`;
-  const added = countErrorsInText(language, joined) - (existing ? countErrorsInText(language, existing) : 0);
+  const after = countErrorsInText(language, joined);
+  const before = existing ? countErrorsInText(language, existing) : 0;
+  if (after === undefined || before === undefined) return UNCHECKABLE;
+  const added = after - before;
   return added > 0 ? `the tests would have ${added} syntax error${added === 1 ? '' : 's'}` : undefined;
 }
 

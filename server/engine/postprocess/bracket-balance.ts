@@ -1,3 +1,4 @@
+import { lineStartOf } from '../../text/lines.js';
 import { looseBrackets } from './scan.js';
 import { cursorState } from './structure.js';
 import { indentWidth } from './text.js';
@@ -10,7 +11,7 @@ const TAIL = /[)\]}\s;,]/;
  * `notFirstLine`, a position on the text's first line (the cursor line, for the suffix) gives -1.
  */
 function lineIndentOf(text: string, pos: number, notFirstLine = false): number {
-  const lineStart = text.lastIndexOf('\n', pos - 1) + 1;
+  const lineStart = lineStartOf(text, pos);
   if (notFirstLine && lineStart === 0) return -1;
   const before = text.slice(lineStart, pos);
   return before.trim() === '' ? indentWidth(before) : -1;

@@ -4,6 +4,7 @@
  * further than one regular expression; unterminated quotes end at the line break, as they do in JavaScript.
  * Filters use it to count brackets; the syntax check uses it to pick the window it parses.
  */
+import { lastIndexBefore } from '../../text/lines.js';
 import { isWordChar } from './text.js';
 
 export const enum Mode {
@@ -226,7 +227,7 @@ export class Lexer {
   private skipBlockComment(): void {
     const close = this.text.indexOf('*/', this.pos);
     if (close === -1 || close + 2 > this.to) {
-      if (this.text.lastIndexOf('\n', this.to - 1) >= this.pos) this.newlineBefore = true;
+      if (lastIndexBefore(this.text, '\n', this.to) >= this.pos) this.newlineBefore = true;
       this.pos = this.to;
       return;
     }

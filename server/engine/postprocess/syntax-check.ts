@@ -95,7 +95,9 @@ export class SyntaxChecker {
   private base(variant: Variant): number {
     if (variant.baseErrors === undefined) {
       this.parses++;
-      variant.baseErrors = countSyntaxErrors(parse(this.language, this.before.before + variant.after).rootNode);
+      const tree = parse(this.language, this.before.before + variant.after);
+      // A window the parser gives up on without an answer cannot make an answer look worse.
+      variant.baseErrors = tree ? countSyntaxErrors(tree.rootNode) : Infinity;
     }
     return variant.baseErrors;
   }
@@ -106,6 +108,8 @@ export class SyntaxChecker {
     const start = this.before.before.length;
     this.parses++;
     const tree = parse(this.language, this.before.before + answer + variant.after);
+    // The parser gave up (a grammar that loops on this text): an answer that cannot be checked is not shown.
+    if (!tree) return { ok: false, excess: Infinity, touches: true };
     const found = { count: 0, touches: false };
     // The answer's reach: itself and the rest of the line after it and the next one, where a dangling `+` or an
     // unfinished call shows up as an error on the code that follows.

@@ -20,6 +20,7 @@
  * Measured against a parse of the whole file (test/unit/postprocess/window-eval.test.ts, opt-in), the skeleton
  * decides like the whole file more often than 1,500/1,000-character line slices, at a quarter of their size.
  */
+import { lineStartOf } from '../../text/lines.js';
 import { Lexer, Tok, closerFor, isCloser, isOpener, type LexState } from './scan.js';
 import { BoundaryTracker, COMPACT_OVER, compact, prefixShape, skipSpace } from './structure.js';
 import { findLineAfter, indentWidth, isBlank } from './text.js';
@@ -201,7 +202,7 @@ export function windowBefore(prefix: string): WindowBefore {
   for (const frame of shape.frames) {
     let start = skipSpace(prefix, frame.stmtStart, frame.pos);
     // Keep the header's indentation (easier to read when debugging; the parser does not mind).
-    const lineStart = prefix.lastIndexOf('\n', start - 1) + 1;
+    const lineStart = lineStartOf(prefix, start);
     if (lineStart >= last && prefix.slice(lineStart, start).trim() === '') start = lineStart;
     piece(start, frame.pos + 1);
   }
@@ -220,7 +221,7 @@ export function windowBefore(prefix: string): WindowBefore {
   for (let i = shape.frames.length - 1; i >= 0; i--) {
     const frame = shape.frames[i]!;
     closers += String.fromCharCode(closerFor(frame.ch));
-    const lineStart = prefix.lastIndexOf('\n', skipSpace(prefix, frame.stmtStart, frame.pos) - 1) + 1;
+    const lineStart = lineStartOf(prefix, skipSpace(prefix, frame.stmtStart, frame.pos));
     indents.push(indentWidth(prefix.slice(lineStart, lineStart + 200)));
   }
   if (shape.enclosing) {

@@ -1,4 +1,5 @@
 /** Small line and indentation helpers shared by the post-processing filters. */
+import { lastIndexBefore } from '../../text/lines.js';
 
 /** Splits on '\n', dropping a '\r' before it (context windows may still carry CRLF). */
 export function splitLines(text: string): string[] {
@@ -79,7 +80,7 @@ export function linesAbove(prefix: string, max: number): string[] {
   const lines: string[] = [];
   let end = prefix.lastIndexOf('\n');
   while (end !== -1 && lines.length < max) {
-    const start = prefix.lastIndexOf('\n', end - 1);
+    const start = lastIndexBefore(prefix, '\n', end);
     let line = prefix.slice(start + 1, end);
     if (line.endsWith('\r')) line = line.slice(0, -1);
     lines.push(line);
@@ -92,7 +93,7 @@ export function linesAbove(prefix: string, max: number): string[] {
 export function lineAboveNotBlank(prefix: string): string | undefined {
   let end = prefix.lastIndexOf('\n');
   while (end !== -1) {
-    const start = prefix.lastIndexOf('\n', end - 1);
+    const start = lastIndexBefore(prefix, '\n', end);
     const line = prefix.slice(start + 1, end);
     if (!isBlank(line)) return line.endsWith('\r') ? line.slice(0, -1) : line;
     end = start;

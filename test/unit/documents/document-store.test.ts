@@ -29,7 +29,7 @@ describe('DocumentStore', () => {
     }
     const doc = store.get(uri)!;
     expect(doc.version).toBe(59);
-    const fresh = parse(languageByName('typescript')!, doc.textDocument.getText());
+    const fresh = parse(languageByName('typescript')!, doc.textDocument.getText())!;
     expect(doc.tree!.rootNode.toString()).toBe(fresh.rootNode.toString());
   });
 
@@ -71,8 +71,8 @@ describe('DocumentStore', () => {
 
   it('counts ERROR and MISSING nodes', () => {
     const ts = languageByName('typescript')!;
-    expect(countSyntaxErrors(parse(ts, 'const a = 1;').rootNode)).toBe(0);
-    expect(countSyntaxErrors(parse(ts, 'function f( {').rootNode)).toBeGreaterThan(0);
+    expect(countSyntaxErrors(parse(ts, 'const a = 1;')!.rootNode)).toBe(0);
+    expect(countSyntaxErrors(parse(ts, 'function f( {')!.rootNode)).toBeGreaterThan(0);
   });
 });
 
@@ -86,12 +86,12 @@ describe('DocumentStore tree budget', () => {
     expect(store.treeCount).toBe(2);
     // d0 gave its tree up; using it brings a tree equal to a fresh parse, and another document gives its up.
     const d0 = store.get('file:///d0.ts')!;
-    expect(d0.tree!.rootNode.toString()).toBe(parse(ts, source(0)).rootNode.toString());
+    expect(d0.tree!.rootNode.toString()).toBe(parse(ts, source(0))!.rootNode.toString());
     expect(store.treeCount).toBe(2);
     // Editing a document without a tree parses it whole, with the edit.
     const changed = store.change('file:///d1.ts', 2, [{ range: { start: { line: 1, character: 13 }, end: { line: 1, character: 14 } }, text: '42' }])!;
     expect(changed.textDocument.getText()).toBe(source(1).replace('+ 1', '+ 42'));
-    expect(changed.tree!.rootNode.toString()).toBe(parse(ts, changed.textDocument.getText()).rootNode.toString());
+    expect(changed.tree!.rootNode.toString()).toBe(parse(ts, changed.textDocument.getText())!.rootNode.toString());
     expect(store.treeCount).toBe(2);
     // The most recent ones keep theirs: d1 (changed) and d0 (read).
     expect(store.get('file:///d1.ts')!.tree).toBeDefined();
@@ -111,5 +111,59 @@ describe('NativeGarbage', () => {
     expect(collected).toBe(1);
     await new Promise((r) => setTimeout(r, 60));
     expect(collected).toBe(2);
+  });
+});
+
+describe('DocumentStore with a grammar that cannot finish', () => {
+  /** tree-sitter-typescript 0.23 loops for ever on these 19 characters; every parse is bounded. */
+  const HANG = "[*/\n'x/*\nr};;a\u200bx(*/";
+
+  it('bounds the parse, serves plain text, retries only after the back-off, and logs once', () => {
+    let now = 1_000;
+    const lines: string[] = [];
+    const logger = { error() {}, warn: (m: string) => lines.push(`warn ${m}`), info() {}, debug: (m: string) => lines.push(`debug ${m}`) };
+    const store = new DocumentStore('utf-16', 16, undefined, { logger, now: () => now });
+    const doc = store.open('file:///hang.ts', 'typescript', 1, HANG);
+    expect(doc.tree).toBeUndefined();
+    expect(doc.syntax).toBeUndefined();
+    expect(doc.plainTextReason).toBe('parse-timeout');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^warn parsing file:\/\/\/hang\.ts \(typescript, 19 characters\) ran past \d+ ms/);
+    // Within the back-off an edit does not parse again (each try costs the whole budget on the main thread).
+    now += 1_000;
+    store.change('file:///hang.ts', 2, [{ text: 'const a = 1;' }]);
+    expect(store.get('file:///hang.ts')!.tree).toBeUndefined();
+    // After it, the next edit parses; text that parses brings the tree back.
+    now += 30_000;
+    const fixed = store.change('file:///hang.ts', 3, [{ text: 'const a = 2;' }])!;
+    expect(fixed.plainTextReason).toBeUndefined();
+    expect(fixed.tree!.rootNode.type).toBe('program');
+    // The same parser serves other documents between and after the timeouts.
+    expect(store.open('file:///ok.ts', 'typescript', 1, 'let x = 1;').tree).toBeDefined();
+  });
+
+  it('doubles the back-off on repeated timeouts and logs the later ones at debug level', () => {
+    let now = 0;
+    const lines: string[] = [];
+    const logger = { error() {}, warn: (m: string) => lines.push(`warn ${m}`), info() {}, debug: (m: string) => lines.push(`debug ${m}`) };
+    const store = new DocumentStore('utf-16', 16, undefined, { logger, now: () => now });
+    store.open('file:///h.ts', 'typescript', 1, HANG);
+    now += 30_001;
+    store.change('file:///h.ts', 2, [{ text: `${HANG} ` }]);
+    expect(lines.map((l) => l.split(' ')[0])).toEqual(['warn', 'debug']);
+    expect(lines[1]).toContain('after 60 s');
+    now += 30_001; // less than the doubled 60 s
+    store.change('file:///h.ts', 3, [{ text: 'let y = 1;' }]);
+    expect(store.get('file:///h.ts')!.tree).toBeUndefined();
+  });
+
+  it('bounds an incremental reparse too', () => {
+    const store = new DocumentStore();
+    const doc = store.open('file:///inc.ts', 'typescript', 1, 'let a = 1;\n');
+    expect(doc.tree).toBeDefined();
+    const changed = store.change('file:///inc.ts', 2, [{ range: { start: { line: 1, character: 0 }, end: { line: 1, character: 0 } }, text: HANG }])!;
+    expect(changed.tree).toBeUndefined();
+    expect(changed.plainTextReason).toBe('parse-timeout');
+    expect(changed.textDocument.getText()).toBe(`let a = 1;\n${HANG}`);
   });
 });

@@ -55,8 +55,8 @@ describe.runIf(process.env.XENCODE_EVAL)('syntax window evaluation', () => {
       if (answer.trim() === '') continue;
       const prefixFull = src.slice(0, cursor);
       const suffixFull = src.slice(chunkEnd);
-      const base = countSyntaxErrors(parse(lang, prefixFull + suffixFull).rootNode);
-      const withAnswer = countSyntaxErrors(parse(lang, prefixFull + answer + suffixFull).rootNode);
+      const base = countSyntaxErrors(parse(lang, prefixFull + suffixFull)!.rootNode);
+      const withAnswer = countSyntaxErrors(parse(lang, prefixFull + answer + suffixFull)!.rootNode);
       const truth = withAnswer <= base;
       // The windows the engine hands over: about 4,000 characters before the cursor and 2,000 after, whole lines.
       const prefix = prefixFull.slice(Math.max(0, prefixFull.lastIndexOf('\n', Math.max(0, cursor - 4000)) + 1));
