@@ -37,10 +37,23 @@ async function serveStdio(warmup: boolean, logLevel: string | undefined): Promis
   // A bug in one request must not take the editor's server down; it is logged and the server serves on.
   process.on('uncaughtException', (err) => logger.error(`uncaught: ${err.stack ?? err.message}`));
   process.on('unhandledRejection', (reason) => logger.error(`unhandled rejection: ${(reason as Error)?.stack ?? String(reason)}`));
-  const { createConnection, StreamMessageReader, StreamMessageWriter } = await import('vscode-languageserver/node');
+  const { createConnection, StreamMessageWriter } = await import('vscode-languageserver/node');
   const { startServer } = await import('./lsp/server.js');
-  const connection = createConnection(new StreamMessageReader(process.stdin), new StreamMessageWriter(process.stdout));
-  startServer(connection, { logger, warmup });
+  const { FramingError, StrictMessageReader } = await import('./lsp/frame-reader.js');
+  const reader = new StrictMessageReader(process.stdin, { onBadBody: (problem) => logger.warn(`the editor sent ${problem}`) });
+  const connection = createConnection(reader, new StreamMessageWriter(process.stdout));
+  const server = startServer(connection, { logger, warmup });
+  // A stream whose frames cannot be told apart any more would leave the editor with a server that never answers:
+  // say what arrived, keep what is stored, and exit non-zero so the editor reports it (and may restart it).
+  reader.onError((err) => {
+    if (!(err instanceof FramingError)) return;
+    process.stderr.write(`xencode: the editor sent malformed LSP framing (${err.problem}); received ${err.received}. `
+      + 'Exiting so the editor can restart the server; a client that counts characters instead of UTF-8 bytes in '
+      + 'Content-Length causes this on non-ASCII text.\n');
+    const exit = () => process.exit(1);
+    setTimeout(exit, 1000).unref();
+    void server.close().finally(exit);
+  });
   connection.listen();
 }
 

@@ -1,0 +1,103 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { OllamaStub } from '../support/ollama-stub.js';
+import { LspClient } from '../support/lsp-client.js';
+
+// Regression tests for issue 10: inputs that hung the server or left it deaf. Each request below would time out
+// (or the exit never come) without its fix.
+
+const MODEL = 'qwen2.5-coder:1.5b-base';
+/** tree-sitter-typescript 0.23 never finishes parsing these 19 characters (JavaScript parses them). */
+const GRAMMAR_HANG = "[*/\n'x/*\nr};;a\u200bx(*/";
+
+let stub: OllamaStub;
+let client: LspClient;
+
+beforeEach(async () => {
+  stub = new OllamaStub({ models: [{ name: MODEL, defaultAnswer: 'const answer = 42;' }] });
+  await stub.start();
+  client = new LspClient();
+  await client.initialize({ xencode: { ollama: { host: stub.url }, models: [MODEL], cache: { enabled: false } } });
+});
+
+afterEach(async () => {
+  await client.shutdown();
+  await stub.stop();
+});
+
+describe('documents that hung the server', () => {
+  it('answers on a document that is one line break (post-processing scanned backwards for ever)', async () => {
+    const uri = 'file:///work/new.ts';
+    await client.open(uri, '\n');
+    const list = await client.completion(uri, { line: 1, character: 0 });
+    expect(list.items[0]?.insertText ?? list.items[0]?.label).toContain('answer');
+    for (const text of ['\n\n', '\r\n', '\n  \n']) {
+      await client.change(uri, [{ text }]);
+      await client.completion(uri, { line: 1, character: 0 });
+    }
+    expect(stub.generateRequests(MODEL).length).toBeGreaterThanOrEqual(4);
+  });
+
+  it.each([
+    ['typescript', 'file:///work/hang.ts'],
+    ['typescriptreact', 'file:///work/hang.tsx'],
+  ])('serves a %s document its grammar cannot finish as plain text, and parses it again once edited', async (languageId, uri) => {
+    await client.open(uri, GRAMMAR_HANG, languageId);
+    // Served: the completion comes back (from plain-text context) instead of the main thread spinning.
+    const list = await client.completion(uri, { line: 2, character: 3 });
+    expect(list.items.length).toBeLessThanOrEqual(1);
+    await client.waitFor(() => /parsing file:\/\/\/work\/hang\.tsx? .*ran past \d+ ms: served as plain text/.test(client.stderr), 5000, 'the log line');
+    expect(client.stderr.match(/served as plain text/g)).toHaveLength(1);
+    // An edit inside the back-off keeps it plain text: no second pause, no second warning.
+    await client.change(uri, [{ text: `${GRAMMAR_HANG} ` }]);
+    await client.completion(uri, { line: 0, character: 0 });
+    expect(client.stderr.match(/\[xencode warn\] parsing .*served as plain text/g)).toHaveLength(1);
+    // Another document of the same language still parses (the parser was reset after the timeout).
+    await client.open('file:///work/fine.ts', 'function add(a: number, b: number) {\n  return \n}\n');
+    const other = await client.completion('file:///work/fine.ts', { line: 1, character: 9 });
+    expect(other.items).toHaveLength(1);
+    expect(client.process.exitCode).toBeNull();
+  });
+});
+
+describe('framing that left the server deaf', () => {
+  const frames: [string, string, RegExp][] = [
+    ['a short Content-Length', 'Content-Length: 10\r\n\r\n{"jsonrpc":"2.0","id":9,"method":"shutdown"}', /cut short: its Content-Length was smaller/],
+    ['a long Content-Length', 'Content-Length: 70\r\n\r\n{"jsonrpc":"2.0","method":"x"}Content-Length: 30\r\n\r\n{"jsonrpc":"2.0","method":"y"}', /longer than its message/],
+    ['a negative Content-Length', 'Content-Length: -5\r\n\r\n{}', /not a byte count: "-5"/],
+    ['a non-numeric Content-Length', 'Content-Length: twelve\r\n\r\n{}', /not a byte count: "twelve"/],
+    ['a missing Content-Length', 'Content-Type: application/vscode-jsonrpc; charset=utf-8\r\n\r\n{}', /without Content-Length/],
+    ['a header line without a colon', 'Content-Length 2\r\n\r\n{}', /not "Name: value"/],
+    ['garbage before a frame', 'hello\r\nContent-Length: 2\r\n\r\n{}', /not "Name: value": "hello"/],
+    ['garbage with no line end', '}}}}', /no LSP header/],
+  ];
+
+  it.each(frames)('after %s it says what it received on stderr and exits non-zero', async (_what, bytes, problem) => {
+    client.process.stdin.write(bytes);
+    const code = await Promise.race([client.exitCode, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 5000))]);
+    expect(code).toBe(1);
+    expect(client.stderr).toMatch(/xencode: the editor sent malformed LSP framing/);
+    expect(client.stderr).toMatch(problem);
+    expect(client.stderr).toContain('received "');
+  });
+
+  it('counts Content-Length in bytes: a client counting characters on non-ASCII text is caught, not glued', async () => {
+    const body = JSON.stringify({ jsonrpc: '2.0', method: 'textDocument/didOpen', params: { textDocument: { uri: 'file:///u.ts', languageId: 'typescript', version: 1, text: 'const s = "héllo wörld ✓";' } } });
+    client.process.stdin.write(`Content-Length: ${body.length}\r\n\r\n${body}`);
+    client.process.stdin.write('Content-Length: 52\r\n\r\n{"jsonrpc":"2.0","id":77,"method":"xencode/unknown"}');
+    expect(await client.exitCode).toBe(1);
+    expect(client.stderr).toMatch(/cut short/);
+  });
+
+  it('keeps serving across line breaks between frames and bodies that are framed right but are not JSON objects', async () => {
+    const uri = 'file:///work/app.ts';
+    await client.open(uri, 'function greet(name: string) {\n  return \n}\n');
+    client.process.stdin.write('\r\n\r\nContent-Length: 4\r\n\r\nnull');
+    client.process.stdin.write('content-length: 3\r\ncontent-type: application/vscode-jsonrpc; charset=utf-8\r\n\r\n"x"');
+    client.process.stdin.write('Content-Length: 3\r\n\r\n{x}');
+    const list = await client.completion(uri, { line: 1, character: 9 });
+    expect(list.items).toHaveLength(1);
+    expect(client.stderr).toMatch(/not a JSON object, dropped/);
+    expect(client.stderr).toMatch(/not JSON .*dropped/);
+    expect(client.process.exitCode).toBeNull();
+  });
+});
