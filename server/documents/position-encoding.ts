@@ -11,9 +11,15 @@ export interface Position {
   character: number;
 }
 
-/** Offset in the document (UTF-16 code units) of a client position; out-of-range positions are clamped. */
+/**
+ * Offset in the document (UTF-16 code units) of a client position. Out-of-range positions are clamped as
+ * vscode-languageserver-textdocument clamps them (editors follow it): a line past the last is the end of the
+ * document, a negative line its start, a character past the line's end that end.
+ */
 export function offsetOf(doc: TextDocument, position: Position, encoding: PositionEncoding): number {
-  const line = clampLine(doc, position.line);
+  if (position.line >= doc.lineCount) return doc.getText().length;
+  if (position.line < 0) return 0;
+  const line = position.line;
   if (encoding === 'utf-16') return doc.offsetAt({ line, character: Math.max(0, position.character) });
   const lineStart = doc.offsetAt({ line, character: 0 });
   const lineEnd = line + 1 < doc.lineCount ? doc.offsetAt({ line: line + 1, character: 0 }) : doc.getText().length;
@@ -53,10 +59,6 @@ export function measure(text: string, from: number, to: number, encoding: Positi
 
 function utf8Width(code: number): number {
   return code < 0x80 ? 1 : code < 0x800 ? 2 : code < 0x10000 ? 3 : 4;
-}
-
-function clampLine(doc: TextDocument, line: number): number {
-  return Math.min(Math.max(0, line), Math.max(0, doc.lineCount - 1));
 }
 
 /** Picks the encoding: utf-16 when offered or when nothing is said (the LSP default), else the first we know. */

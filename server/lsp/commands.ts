@@ -2,6 +2,7 @@ import { ErrorCodes, ResponseError, type Connection } from 'vscode-languageserve
 import type { CodeActions } from './code-actions.js';
 import type { Engine } from '../engine/engine.js';
 import { COMMANDS } from './capabilities.js';
+import { ExecuteCommandParams, checkRequest } from './params.js';
 
 /** Accept/reject arrive as `{id, acceptedLength?}`, or as the id itself (some clients pass plain strings). */
 function readId(args: unknown[] | undefined): { id: string; acceptedLength?: number } {
@@ -25,6 +26,7 @@ function idOfItem(item: unknown): string | undefined {
 /** workspace/executeCommand, and the Copilot language server's feedback notifications so its clients work as-is. */
 export function registerCommands(connection: Connection, engine: () => Engine | undefined, actions: CodeActions): void {
   connection.onExecuteCommand((params, token, progress) => {
+    checkRequest('workspace/executeCommand', ExecuteCommandParams, params);
     const e = engine();
     if (!e) throw new ResponseError(ErrorCodes.ServerNotInitialized, 'xencode: initialize first');
     switch (params.command) {

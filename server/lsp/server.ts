@@ -21,6 +21,7 @@ import { CodeActions } from './code-actions.js';
 import { registerCommands } from './commands.js';
 import { CompletionRequests } from './completion-requests.js';
 import { inlineItem, popupItem, replacementFor } from './completion-items.js';
+import { CodeActionParams, DidChangeParams, DidCloseParams, DidOpenParams, PositionParams, checkNotification, checkRequest } from './params.js';
 import { SettingsSync } from './settings-sync.js';
 import { showMessageNotifier } from './user-messages.js';
 
@@ -96,21 +97,28 @@ export function startServer(connection: Connection, options: ServerOptions): Run
     void settingsSync?.refresh(pushed);
   });
 
-  connection.onDidOpenTextDocument(({ textDocument: d }) => {
+  connection.onDidOpenTextDocument((params) => {
+    if (!checkNotification('textDocument/didOpen', DidOpenParams, params, logger)) return;
+    const d = params.textDocument;
     documents.open(d.uri, d.languageId, d.version, d.text);
   });
-  connection.onDidChangeTextDocument(({ textDocument, contentChanges }) => {
+  connection.onDidChangeTextDocument((params) => {
+    if (!checkNotification('textDocument/didChange', DidChangeParams, params, logger)) return;
+    const { textDocument, contentChanges } = params;
     const doc = documents.change(textDocument.uri, textDocument.version ?? 0, contentChanges);
     if (!doc) logger.warn(`didChange for ${textDocument.uri}, which was never opened: ignored`);
     else if (engine?.noticeEdit(doc).length) logger.debug(`an edit in ${doc.uri} took a shown completion: recorded as accepted`);
   });
-  connection.onDidCloseTextDocument(({ textDocument }) => {
+  connection.onDidCloseTextDocument((params) => {
+    if (!checkNotification('textDocument/didClose', DidCloseParams, params, logger)) return;
+    const { textDocument } = params;
     requests?.abort(textDocument.uri);
     engine?.forget(textDocument.uri);
     documents.close(textDocument.uri);
   });
 
   connection.onCompletion(async (params, token): Promise<CompletionList> => {
+    checkRequest('textDocument/completion', PositionParams, params);
     // Popup-only clients (Helix, Emacs) show the popup when every server has answered: a slow model gets a budget.
     const waitMs = features!.inlineCompletion ? undefined : engine!.settings.completion.popupWaitMs;
     const result = await ready().run(params.textDocument.uri, params.position, token, { waitMs, kind: 'popup' });
@@ -121,16 +129,21 @@ export function startServer(connection: Connection, options: ServerOptions): Run
   });
 
   connection.onRequest(InlineCompletionRequest.type, async (params, token): Promise<InlineCompletionList> => {
+    checkRequest('textDocument/inlineCompletion', PositionParams, params);
     const result = await ready().run(params.textDocument.uri, params.position, token, { kind: 'inline' });
     if (!result) return { items: [] };
     const replacement = replacementFor(result.answer, (o) => documents.positionAt(result.doc, o));
     return { items: [inlineItem(result.answer, replacement)] };
   });
 
-  connection.onCodeAction((params) => codeActions.list(params));
+  connection.onCodeAction((params) => {
+    checkRequest('textDocument/codeAction', CodeActionParams, params);
+    return codeActions.list(params);
+  });
   connection.onCodeActionResolve((action, token) => codeActions.resolve(action, token));
 
   connection.onHover(async (params, token): Promise<Hover | null> => {
+    checkRequest('textDocument/hover', PositionParams, params);
     const doc = documents.get(params.textDocument.uri);
     if (!engine || !doc) return null;
     const controller = new AbortController();

@@ -10,11 +10,19 @@ export function showMessageNotifier(connection: Connection, logger: Logger): Use
   return {
     warn(message) {
       logger.warn(message);
-      void connection.sendNotification(ShowMessageNotification.type, { type: MessageType.Warning, message: `Xencode: ${message}` });
+      void connection.sendNotification(ShowMessageNotification.type, { type: MessageType.Warning, message: withProductName(message) });
     },
     info(message) {
       logger.info(message);
-      void connection.sendNotification(ShowMessageNotification.type, { type: MessageType.Info, message: `Xencode: ${message}` });
+      void connection.sendNotification(ShowMessageNotification.type, { type: MessageType.Info, message: withProductName(message) });
     },
   };
+}
+
+/**
+ * "Xencode: …", so the user knows which server speaks; a message that already names Xencode first ("Xencode
+ * cannot create its data directory …") is not prefixed again.
+ */
+export function withProductName(message: string): string {
+  return /^xencode\b/i.test(message) ? message : `Xencode: ${message}`;
 }

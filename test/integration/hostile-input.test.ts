@@ -101,3 +101,67 @@ describe('framing that left the server deaf', () => {
     expect(client.process.exitCode).toBeNull();
   });
 });
+
+describe('parameters of the wrong type', () => {
+  const URI = 'file:///work/app.ts';
+  const requests: [string, unknown, RegExp][] = [
+    ['textDocument/completion', { textDocument: { uri: 5 }, position: { line: 0, character: 0 } }, /params\.textDocument\.uri: expected string/],
+    ['textDocument/completion', { textDocument: { uri: URI }, position: { line: 'x', character: 0 } }, /params\.position\.line: expected number/],
+    ['textDocument/inlineCompletion', { textDocument: { uri: URI }, position: 7, context: { triggerKind: 1 } }, /params\.position: expected object/],
+    ['textDocument/hover', { textDocument: null, position: { line: 0, character: 0 } }, /params\.textDocument: expected object/],
+    ['textDocument/hover', { textDocument: { uri: URI }, position: { line: 0.5, character: 0 } }, /params\.position\.line: expected integer/],
+    ['textDocument/codeAction', { textDocument: { uri: URI }, range: 3, context: {} }, /params\.range: expected object/],
+    ['textDocument/codeAction', { textDocument: { uri: URI }, range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } }, context: { diagnostics: 'x' } }, /params\.context\.diagnostics/],
+    ['workspace/executeCommand', { command: 5 }, /params\.command: expected string/],
+    ['workspace/executeCommand', { command: 'xencode.stats', arguments: 'x' }, /params\.arguments: expected array/],
+  ];
+
+  it.each(requests)('%s answers InvalidParams naming the field (%j)', async (method, params, field) => {
+    await client.open(URI, 'let a = 1;\n');
+    await expect(client.connection.sendRequest(method, params)).rejects.toMatchObject({ code: -32602, message: expect.stringMatching(field) });
+    expect(stub.generateRequests(MODEL)).toHaveLength(0);
+  });
+
+  it('ignores notifications of the wrong shape with a log line, keeping the document as it was', async () => {
+    await client.open(URI, 'function greet(name: string) {\n  return \n}\n');
+    await client.connection.sendNotification('textDocument/didChange', { textDocument: { uri: URI, version: 2 }, contentChanges: [{ range: 5, text: 3 }] });
+    await client.connection.sendNotification('textDocument/didChange', { textDocument: { uri: URI, version: 'x' }, contentChanges: 'abc' });
+    await client.connection.sendNotification('textDocument/didOpen', { textDocument: { uri: 3 } });
+    await client.connection.sendNotification('textDocument/didClose', null);
+    const list = await client.completion(URI, { line: 1, character: 9 });
+    expect(list.items).toHaveLength(1);
+    expect(stub.generateRequests(MODEL).at(-1)!.body.prompt).toContain('function greet(name: string) {\n  return ');
+    expect(client.stderr).toMatch(/textDocument\/didChange ignored: params\.contentChanges\.0\.range/);
+    expect(client.stderr).toMatch(/textDocument\/didOpen ignored: params\.textDocument/);
+  });
+});
+
+describe('edits with ranges past the end follow vscode-languageserver-textdocument', () => {
+  it('a range ending on a line past the last replaces to the end of the document', async () => {
+    const uri = 'file:///work/edit.ts';
+    await client.open(uri, 'abc\ndef');
+    await client.change(uri, [{ range: { start: { line: 0, character: 0 }, end: { line: 2, character: 0 } }, text: 'new' }]);
+    await client.completion(uri, { line: 0, character: 3 });
+    const body = stub.generateRequests(MODEL).at(-1)!.body;
+    expect(`${body.prompt}${body.suffix ?? ''}`).toBe('new');
+  });
+});
+
+describe('messages', () => {
+  it('name Xencode once, also when the message itself begins with it', async () => {
+    const { writeFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const blocker = join(client.dataDir, 'a-file');
+    writeFileSync(blocker, '');
+    const other = new LspClient({ env: { XENCODE_DATA_DIR: join(blocker, 'data') } });
+    try {
+      await other.initialize({ xencode: { ollama: { host: stub.url }, models: [MODEL] } });
+      await other.waitFor(() => other.messages().length > 0, 5000, 'the data directory warning');
+      const [message] = other.messages();
+      expect(message).toMatch(/^Xencode cannot create its data directory/);
+      expect(other.messages().some((m) => /Xencode: Xencode/i.test(m))).toBe(false);
+    } finally {
+      await other.shutdown();
+    }
+  });
+});

@@ -167,3 +167,28 @@ describe('DocumentStore with a grammar that cannot finish', () => {
     expect(changed.textDocument.getText()).toBe(`let a = 1;\n${HANG}`);
   });
 });
+
+describe('DocumentStore edits against vscode-languageserver-textdocument', () => {
+  it('applies random incremental edits, ranges past the end and before the start included, as the library clamps them', async () => {
+    const { TextDocument } = await import('vscode-languageserver-textdocument');
+    const random = rng(11);
+    const pieces = ['', 'x', '\n', 'é😀', '\r\n', 'abc\ndef', '  '];
+    const store = new DocumentStore();
+    // The reference: the library's offsetAt on a fresh document each time (its incremental update keeps wrong line
+    // offsets after a range past the end, so chaining TextDocument.update would not be a reference).
+    let reference = 'abc\ndef\n\nlast';
+    store.open('file:///r.ts', 'typescript', 1, reference);
+    const coordinate = () => Math.floor(random() * 9) - 2; // -2 … 6: often past the end, sometimes negative
+    for (let v = 2; v < 400; v++) {
+      const fresh = TextDocument.create('file:///r.ts', 'typescript', v, reference);
+      const a = { line: coordinate(), character: coordinate() };
+      const b = { line: coordinate(), character: coordinate() };
+      const [start, end] = fresh.offsetAt(a) <= fresh.offsetAt(b) ? [a, b] : [b, a];
+      const change = { range: { start, end }, text: pieces[Math.floor(random() * pieces.length)]! };
+      reference = reference.slice(0, fresh.offsetAt(start)) + change.text + reference.slice(fresh.offsetAt(end));
+      const doc = store.change('file:///r.ts', v, [change])!;
+      expect(doc.textDocument.getText(), JSON.stringify(change)).toBe(reference);
+    }
+    expect(store.change('file:///r.ts', 500, [{ range: { start: { line: 0, character: 0 }, end: { line: 99, character: 0 } }, text: 'new' }])!.textDocument.getText()).toBe('new');
+  });
+});
