@@ -104,6 +104,8 @@ export class OllamaBackend implements CompletionBackend {
             }
           }
         }
+      } catch (err) {
+        throw this.classify(err, request.signal, 'chat', true);
       } finally {
         // Ends the HTTP request whether we finished, failed or were aborted (a broken for-await alone leaks it).
         iterator.abort();
@@ -157,6 +159,8 @@ export class OllamaBackend implements CompletionBackend {
         if (logprobs) for (const lp of logprobs) (logprobSum += lp.logprob), logprobCount++;
         last = chunk;
       }
+    } catch (err) {
+      throw this.classify(err, request.signal, 'generate', true);
     } finally {
       // Ends the HTTP request whether we finished, failed or were aborted (a broken for-await alone leaks it).
       iterator.abort();
@@ -207,15 +211,28 @@ export class OllamaBackend implements CompletionBackend {
 
   private client(signal: AbortSignal): Ollama {
     const baseFetch = this.baseFetch;
-    const boundFetch: typeof fetch = (input, init) =>
-      baseFetch(input, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, signal]) : signal });
+    const boundFetch: typeof fetch = async (input, init) => {
+      const options = { ...init, signal: init?.signal ? AbortSignal.any([init.signal, signal]) : signal };
+      try {
+        return await baseFetch(input, options);
+      } catch (err) {
+        // A kept-alive connection the server closed while idle fails the next request before any byte of an
+        // answer (nothing was answered, so asking again is safe): once more, on a new connection. A server that
+        // closes every connection fails the second time too, and the user hears about it.
+        if (options.signal.aborted || !closedBeforeAnswer(err)) throw err;
+        return baseFetch(input, options);
+      }
+    };
     return new Ollama({ host: this.host, fetch: boundFetch });
   }
 
-  /** Turns whatever fetch or ollama-js threw into a BackendError whose message says what to do. */
-  private classify(err: unknown, signal: AbortSignal, endpoint: 'generate' | 'chat' = 'generate'): BackendError {
+  /**
+   * Turns whatever fetch or ollama-js threw into a BackendError whose message says what to do. `answering`: the
+   * failure came while the answer streamed (the response had started), not while asking.
+   */
+  private classify(err: unknown, signal: AbortSignal, endpoint: 'generate' | 'chat' = 'generate', answering = false): BackendError {
     if (err instanceof BackendError) return err;
-    const e = err as { name?: string; message?: string; status_code?: number; cause?: { code?: string } };
+    const e = err as { name?: string; message?: string; status_code?: number };
     const message = e?.message ?? String(err);
     const at = `${this.model} at ${this.host}`;
     if (signal.aborted || e?.name === 'AbortError') return new BackendError('aborted', 'aborted', this.model, this.host);
@@ -240,16 +257,95 @@ export class OllamaBackend implements CompletionBackend {
       if (status >= 500) return new BackendError('server', `Ollama failed for ${at}: ${message}`, this.model, this.host);
       return new BackendError('bad-request', `Ollama rejected the request for ${at}: ${message}`, this.model, this.host);
     }
-    const code = e?.cause?.code ?? (e as { code?: string })?.code;
-    if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH' || code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' || /fetch failed/i.test(message))
-      return new BackendError(
-        'unreachable',
-        `Cannot reach Ollama at ${this.host}${code ? ` (${code})` : ''}. Start it with \`ollama serve\`, or point xencode.ollama.host / OLLAMA_HOST at your server.`,
-        this.model,
-        this.host,
-      );
+    const network = networkFailure(err);
+    if (network) return this.networkError(network, answering);
     return new BackendError('server', `Ollama failed for ${at}: ${message}`, this.model, this.host);
   }
+
+  /**
+   * Nothing listening, no such host, no route: the server cannot be reached ('unreachable', one message per host
+   * and a word when it is back). A connection that was there and got reset or closed: Ollama is running (or was),
+   * so 'server', per model, cleared silently by the next answer. Undici's own timeouts: a server that went quiet.
+   */
+  private networkError({ code, detail }: NetworkFailure, answering: boolean): BackendError {
+    const cause = `(${code}${detail && !detail.includes(code) ? `: ${detail}` : ''})`;
+    const fail = (kind: 'unreachable' | 'server', text: string) => new BackendError(kind, text, this.model, this.host);
+    if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT')
+      return fail('server', `Ollama at ${this.host} stopped sending for ${this.model} ${cause}: it may be stuck; see \`ollama ps\` and the log of \`ollama serve\`.`);
+    // Whatever broke an answer that had started, the server was there: it went away in the middle.
+    if (RESET_CODES.has(code) || answering) {
+      const when = answering ? `in the middle of an answer from ${this.model}` : `before answering ${this.model}`;
+      return fail(
+        'server',
+        `Ollama at ${this.host} closed the connection ${when} ${cause}: it may have crashed or been restarted; ` +
+          'see the log of `ollama serve`. The next request will try again.',
+      );
+    }
+    if (code === 'ENOTFOUND' || code === 'EAI_AGAIN')
+      return fail('unreachable', `Cannot reach Ollama at ${this.host} ${cause}: no such host. Check xencode.ollama.host / OLLAMA_HOST.`);
+    if (code === 'ECONNREFUSED' || code === 'fetch failed')
+      return fail(
+        'unreachable',
+        `Cannot reach Ollama at ${this.host} ${cause}. Start it with \`ollama serve\`, or point xencode.ollama.host / OLLAMA_HOST at your server.`,
+      );
+    // EHOSTUNREACH, ENETUNREACH, ETIMEDOUT, a connect timeout: something is in the way, or the host is down.
+    return fail('unreachable', `Cannot reach Ollama at ${this.host} ${cause}: is the host up, and does xencode.ollama.host / OLLAMA_HOST name it?`);
+  }
+}
+
+/** Error codes meaning the connection existed and the other side reset or closed it ('terminated': undici's word
+ *  for a body that broke off, when it gives no code). */
+const RESET_CODES: ReadonlySet<string> = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'terminated']);
+
+/** Codes (or undici's wording) of failures to talk to the server at all, as opposed to what it answered. */
+const NETWORK_CODES: ReadonlySet<string> = new Set([
+  ...RESET_CODES,
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EHOSTDOWN',
+  'ETIMEDOUT',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+]);
+
+/** The connection was reset or closed before the response began (fetch rejects only until the headers are in). */
+function closedBeforeAnswer(err: unknown): boolean {
+  const failure = networkFailure(err);
+  return failure !== undefined && RESET_CODES.has(failure.code);
+}
+
+interface NetworkFailure {
+  /** e.g. 'ECONNREFUSED', 'UND_ERR_SOCKET'; 'fetch failed' or 'terminated' when undici said no more. */
+  readonly code: string;
+  /** The message of the error that carried the code ('other side closed', 'read ECONNRESET'…). */
+  readonly detail: string;
+}
+
+/**
+ * What went wrong on the wire, if that is what went wrong. Node's fetch (undici) throws TypeError('fetch failed')
+ * for a request that got no response and TypeError('terminated') from the body of one that broke off, each with
+ * the real error as its `cause` (ECONNREFUSED, ECONNRESET, SocketError UND_ERR_SOCKET 'other side closed'…), and
+ * an AggregateError there when it tried several addresses (localhost: ::1 and 127.0.0.1).
+ */
+function networkFailure(err: unknown): NetworkFailure | undefined {
+  let wording: string | undefined;
+  const seen = new Set<unknown>();
+  const queue: unknown[] = [err];
+  while (queue.length > 0) {
+    const current = queue.shift();
+    if (!current || typeof current !== 'object' || seen.has(current)) continue;
+    seen.add(current);
+    const e = current as { code?: unknown; message?: unknown; name?: unknown; cause?: unknown; errors?: unknown };
+    if (typeof e.code === 'string' && NETWORK_CODES.has(e.code)) return { code: e.code, detail: typeof e.message === 'string' ? e.message : '' };
+    if (e.name === 'TypeError' && (e.message === 'fetch failed' || e.message === 'terminated')) wording ??= e.message;
+    queue.push(e.cause);
+    if (Array.isArray(e.errors)) queue.push(...e.errors);
+  }
+  return wording ? { code: wording, detail: '' } : undefined;
 }
 
 /** Whether a server version like '0.12.11' or '0.13.0-rc1' is at least `minimum`. */
