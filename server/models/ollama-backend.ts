@@ -17,6 +17,13 @@ export const CHAT_MODEL_SUGGESTIONS: readonly string[] = ['qwen2.5-coder:7b', 'q
 type FimMode = { kind: 'suffix'; stop: readonly string[] } | { kind: 'raw'; template: FimTemplate };
 
 /**
+ * How long a finished answer's HTTP response may take to end by itself before it is closed. Ollama writes the end
+ * of the body (the last, empty chunk) just after the done line, in a write of its own; a response that ends by
+ * itself gives its connection back to the pool, one closed before that costs the next call a new connection.
+ */
+const END_GRACE_MS = 1000;
+
+/**
  * One model on one Ollama server. Fill-in-the-middle goes through Ollama's `suffix` when the model's template
  * supports insertion (`/api/show` lists the `insert` capability), else through raw mode with the family's FIM
  * template. Chat (code actions, hovers) goes through /api/chat. Every call streams, and aborting the caller's
@@ -74,9 +81,11 @@ export class OllamaBackend implements CompletionBackend {
 
   async chat(request: ChatRequest): Promise<ChatAnswer> {
     const started = performance.now();
+    let link: CallerLink | undefined;
     try {
       request.signal.throwIfAborted();
-      const iterator = await this.client(request.signal).chat({
+      link = new CallerLink(request.signal);
+      const iterator = await this.client(link.signal).chat({
         model: this.model,
         stream: true,
         keep_alive: this.options.keepAlive,
@@ -88,6 +97,7 @@ export class OllamaBackend implements CompletionBackend {
       let text = '';
       let firstTokenMs: number | undefined;
       let last: ChatResponse | undefined;
+      let finished = false;
       try {
         for await (const chunk of iterator) {
           // Thinking models may stream `message.thinking` with empty content: only content is the answer.
@@ -104,15 +114,17 @@ export class OllamaBackend implements CompletionBackend {
             }
           }
         }
+        finished = true;
       } catch (err) {
         throw this.classify(err, request.signal, 'chat', true);
       } finally {
-        // Ends the HTTP request whether we finished, failed or were aborted (a broken for-await alone leaks it).
-        iterator.abort();
+        closeStream(iterator, finished);
       }
       return { model: this.model, text, latencyMs: performance.now() - started, firstTokenMs, doneReason: last?.done_reason };
     } catch (err) {
       throw this.classify(err, request.signal, 'chat');
+    } finally {
+      link?.cut();
     }
   }
 
@@ -145,25 +157,32 @@ export class OllamaBackend implements CompletionBackend {
       ...(request.logprobs ? { logprobs: true } : {}),
     };
     request.signal.throwIfAborted();
-    const iterator = await this.client(request.signal).generate(body);
+    const link = new CallerLink(request.signal);
     let text = '';
     let firstTokenMs: number | undefined;
     let last: GenerateResponse | undefined;
     let logprobSum = 0;
     let logprobCount = 0;
     try {
-      for await (const chunk of iterator) {
-        if (firstTokenMs === undefined && chunk.response) firstTokenMs = performance.now() - started;
-        text += chunk.response;
-        const logprobs = (chunk as { logprobs?: { logprob: number }[] }).logprobs;
-        if (logprobs) for (const lp of logprobs) (logprobSum += lp.logprob), logprobCount++;
-        last = chunk;
+      const iterator = await this.client(link.signal).generate(body);
+      let finished = false;
+      try {
+        for await (const chunk of iterator) {
+          if (firstTokenMs === undefined && chunk.response) firstTokenMs = performance.now() - started;
+          text += chunk.response;
+          const logprobs = (chunk as { logprobs?: { logprob: number }[] }).logprobs;
+          if (logprobs) for (const lp of logprobs) (logprobSum += lp.logprob), logprobCount++;
+          last = chunk;
+        }
+        finished = true;
+      } catch (err) {
+        throw this.classify(err, request.signal, 'generate', true);
+      } finally {
+        closeStream(iterator, finished);
       }
-    } catch (err) {
-      throw this.classify(err, request.signal, 'generate', true);
     } finally {
-      // Ends the HTTP request whether we finished, failed or were aborted (a broken for-await alone leaks it).
-      iterator.abort();
+      // From here on the caller's signal is its own business: the request is done or already closed.
+      link.cut();
     }
     return {
       model: this.model,
@@ -291,6 +310,42 @@ export class OllamaBackend implements CompletionBackend {
     // EHOSTUNREACH, ENETUNREACH, ETIMEDOUT, a connect timeout: something is in the way, or the host is down.
     return fail('unreachable', `Cannot reach Ollama at ${this.host} ${cause}: is the host up, and does xencode.ollama.host / OLLAMA_HOST name it?`);
   }
+}
+
+/**
+ * The caller's signal, as one model call's HTTP request sees it: aborting the caller closes the request while the
+ * answer streams (the only way to make Ollama stop generating), and nothing after `cut()`. Callers abort their
+ * signals once they are done (the ensemble stops every call it made when it decides); a finished answer's request
+ * must still be free to end by itself then, so that its connection is kept.
+ */
+class CallerLink {
+  private readonly controller = new AbortController();
+  private readonly forward = () => this.controller.abort(this.caller.reason);
+
+  constructor(private readonly caller: AbortSignal) {
+    if (caller.aborted) this.forward();
+    else caller.addEventListener('abort', this.forward, { once: true });
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  cut(): void {
+    this.caller.removeEventListener('abort', this.forward);
+  }
+}
+
+/**
+ * Ends a streamed request. A failed or abandoned one is closed at once (a broken for-await alone leaks it; HTTP/1.1
+ * has no way to stop a response but closing its connection). A finished one — the done line read — gets a moment
+ * for the end of its body to arrive: ollama-js stops reading at the done line, and closing then would throw the
+ * connection away instead of returning it to the pool.
+ */
+function closeStream(iterator: { abort(): void }, finished: boolean): void {
+  if (!finished) return iterator.abort();
+  // Aborting a response that has ended is a no-op; the timer only bounds one that never ends.
+  setTimeout(() => iterator.abort(), END_GRACE_MS).unref();
 }
 
 /** Error codes meaning the connection existed and the other side reset or closed it ('terminated': undici's word

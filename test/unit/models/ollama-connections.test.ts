@@ -5,6 +5,9 @@ import { OllamaStub, type StubFault } from '../../support/ollama-stub.js';
 
 const MODEL = 'qwen2.5-coder:1.5b-base';
 const ANSWER = 'return a + b;';
+const CALLS = 20;
+/** Between two calls, as between keystrokes after the debounce: longer than the stand-in takes to end a body. */
+const PAUSE_MS = 15;
 
 let stub: OllamaStub;
 
@@ -30,6 +33,50 @@ async function failure(promise: Promise<unknown>): Promise<BackendError> {
   expect(error).toBeInstanceOf(BackendError);
   return error as BackendError;
 }
+
+/** Which connection carried each request, for failure messages. */
+const carriers = () => stub.requests.map((r) => `${r.path}@${r.connection}`).join(' ');
+const pause = () => new Promise((resolve) => setTimeout(resolve, PAUSE_MS));
+
+describe('connections', () => {
+  it('sequential completions reuse their connection, even when the caller aborts its signal after each answer', async () => {
+    const model = backend();
+    for (let i = 0; i < CALLS; i++) {
+      // The ensemble aborts every call's signal once it has decided, i.e. right after the answer arrived.
+      const controller = new AbortController();
+      const answer = await model.complete(fim(controller.signal));
+      controller.abort();
+      expect(answer.text).toBe(ANSWER);
+      await pause();
+    }
+    // /api/show and every completion on one connection (a second one at most, should the machine stall past the
+    // pause). Closing each answer at its done line, before its body had ended, cost one connection per call.
+    expect(stub.connectionsOpened, carriers()).toBeLessThanOrEqual(2);
+    expect(stub.generateRequests(MODEL).every((r) => r.completed && !r.aborted)).toBe(true);
+  });
+
+  it('sequential chats reuse their connection too', async () => {
+    const model = backend();
+    for (let i = 0; i < CALLS; i++) {
+      const controller = new AbortController();
+      await model.chat(chat(controller.signal));
+      controller.abort();
+      await pause();
+    }
+    expect(stub.connectionsOpened, carriers()).toBeLessThanOrEqual(2);
+  });
+
+  it('an answer aborted mid-stream still closes its connection, so the server stops generating', async () => {
+    stub.model(MODEL)!.latency = { firstTokenMs: 0, perTokenMs: 30 };
+    const controller = new AbortController();
+    const pending = backend().complete(fim(controller.signal));
+    await stub.waitFor((requests) => requests.some((r) => r.path === '/api/generate' && r.chunksSent > 0));
+    controller.abort();
+    expect((await failure(pending)).kind).toBe('aborted');
+    await stub.waitFor((requests) => requests.some((r) => r.path === '/api/generate' && r.aborted));
+    expect(stub.generateRequests(MODEL)[0]!.completed).toBe(false);
+  });
+});
 
 describe('a connection that breaks', () => {
   it.each([
