@@ -17,6 +17,13 @@ export const CHAT_MODEL_SUGGESTIONS: readonly string[] = ['qwen2.5-coder:7b', 'q
 type FimMode = { kind: 'suffix'; stop: readonly string[] } | { kind: 'raw'; template: FimTemplate };
 
 /**
+ * How long a finished answer's HTTP response may take to end by itself before it is closed. Ollama writes the end
+ * of the body (the last, empty chunk) just after the done line, in a write of its own; a response that ends by
+ * itself gives its connection back to the pool, one closed before that costs the next call a new connection.
+ */
+const END_GRACE_MS = 1000;
+
+/**
  * One model on one Ollama server. Fill-in-the-middle goes through Ollama's `suffix` when the model's template
  * supports insertion (`/api/show` lists the `insert` capability), else through raw mode with the family's FIM
  * template. Chat (code actions, hovers) goes through /api/chat. Every call streams, and aborting the caller's
@@ -74,9 +81,11 @@ export class OllamaBackend implements CompletionBackend {
 
   async chat(request: ChatRequest): Promise<ChatAnswer> {
     const started = performance.now();
+    let link: CallerLink | undefined;
     try {
       request.signal.throwIfAborted();
-      const iterator = await this.client(request.signal).chat({
+      link = new CallerLink(request.signal);
+      const iterator = await this.client(link.signal).chat({
         model: this.model,
         stream: true,
         keep_alive: this.options.keepAlive,
@@ -88,6 +97,7 @@ export class OllamaBackend implements CompletionBackend {
       let text = '';
       let firstTokenMs: number | undefined;
       let last: ChatResponse | undefined;
+      let finished = false;
       try {
         for await (const chunk of iterator) {
           // Thinking models may stream `message.thinking` with empty content: only content is the answer.
@@ -104,13 +114,17 @@ export class OllamaBackend implements CompletionBackend {
             }
           }
         }
+        finished = true;
+      } catch (err) {
+        throw this.classify(err, request.signal, 'chat', true);
       } finally {
-        // Ends the HTTP request whether we finished, failed or were aborted (a broken for-await alone leaks it).
-        iterator.abort();
+        closeStream(iterator, finished);
       }
       return { model: this.model, text, latencyMs: performance.now() - started, firstTokenMs, doneReason: last?.done_reason };
     } catch (err) {
       throw this.classify(err, request.signal, 'chat');
+    } finally {
+      link?.cut();
     }
   }
 
@@ -143,23 +157,32 @@ export class OllamaBackend implements CompletionBackend {
       ...(request.logprobs ? { logprobs: true } : {}),
     };
     request.signal.throwIfAborted();
-    const iterator = await this.client(request.signal).generate(body);
+    const link = new CallerLink(request.signal);
     let text = '';
     let firstTokenMs: number | undefined;
     let last: GenerateResponse | undefined;
     let logprobSum = 0;
     let logprobCount = 0;
     try {
-      for await (const chunk of iterator) {
-        if (firstTokenMs === undefined && chunk.response) firstTokenMs = performance.now() - started;
-        text += chunk.response;
-        const logprobs = (chunk as { logprobs?: { logprob: number }[] }).logprobs;
-        if (logprobs) for (const lp of logprobs) (logprobSum += lp.logprob), logprobCount++;
-        last = chunk;
+      const iterator = await this.client(link.signal).generate(body);
+      let finished = false;
+      try {
+        for await (const chunk of iterator) {
+          if (firstTokenMs === undefined && chunk.response) firstTokenMs = performance.now() - started;
+          text += chunk.response;
+          const logprobs = (chunk as { logprobs?: { logprob: number }[] }).logprobs;
+          if (logprobs) for (const lp of logprobs) (logprobSum += lp.logprob), logprobCount++;
+          last = chunk;
+        }
+        finished = true;
+      } catch (err) {
+        throw this.classify(err, request.signal, 'generate', true);
+      } finally {
+        closeStream(iterator, finished);
       }
     } finally {
-      // Ends the HTTP request whether we finished, failed or were aborted (a broken for-await alone leaks it).
-      iterator.abort();
+      // From here on the caller's signal is its own business: the request is done or already closed.
+      link.cut();
     }
     return {
       model: this.model,
@@ -207,15 +230,28 @@ export class OllamaBackend implements CompletionBackend {
 
   private client(signal: AbortSignal): Ollama {
     const baseFetch = this.baseFetch;
-    const boundFetch: typeof fetch = (input, init) =>
-      baseFetch(input, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, signal]) : signal });
+    const boundFetch: typeof fetch = async (input, init) => {
+      const options = { ...init, signal: init?.signal ? AbortSignal.any([init.signal, signal]) : signal };
+      try {
+        return await baseFetch(input, options);
+      } catch (err) {
+        // A kept-alive connection the server closed while idle fails the next request before any byte of an
+        // answer (nothing was answered, so asking again is safe): once more, on a new connection. A server that
+        // closes every connection fails the second time too, and the user hears about it.
+        if (options.signal.aborted || !closedBeforeAnswer(err)) throw err;
+        return baseFetch(input, options);
+      }
+    };
     return new Ollama({ host: this.host, fetch: boundFetch });
   }
 
-  /** Turns whatever fetch or ollama-js threw into a BackendError whose message says what to do. */
-  private classify(err: unknown, signal: AbortSignal, endpoint: 'generate' | 'chat' = 'generate'): BackendError {
+  /**
+   * Turns whatever fetch or ollama-js threw into a BackendError whose message says what to do. `answering`: the
+   * failure came while the answer streamed (the response had started), not while asking.
+   */
+  private classify(err: unknown, signal: AbortSignal, endpoint: 'generate' | 'chat' = 'generate', answering = false): BackendError {
     if (err instanceof BackendError) return err;
-    const e = err as { name?: string; message?: string; status_code?: number; cause?: { code?: string } };
+    const e = err as { name?: string; message?: string; status_code?: number };
     const message = e?.message ?? String(err);
     const at = `${this.model} at ${this.host}`;
     if (signal.aborted || e?.name === 'AbortError') return new BackendError('aborted', 'aborted', this.model, this.host);
@@ -240,16 +276,131 @@ export class OllamaBackend implements CompletionBackend {
       if (status >= 500) return new BackendError('server', `Ollama failed for ${at}: ${message}`, this.model, this.host);
       return new BackendError('bad-request', `Ollama rejected the request for ${at}: ${message}`, this.model, this.host);
     }
-    const code = e?.cause?.code ?? (e as { code?: string })?.code;
-    if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH' || code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' || /fetch failed/i.test(message))
-      return new BackendError(
-        'unreachable',
-        `Cannot reach Ollama at ${this.host}${code ? ` (${code})` : ''}. Start it with \`ollama serve\`, or point xencode.ollama.host / OLLAMA_HOST at your server.`,
-        this.model,
-        this.host,
-      );
+    const network = networkFailure(err);
+    if (network) return this.networkError(network, answering);
     return new BackendError('server', `Ollama failed for ${at}: ${message}`, this.model, this.host);
   }
+
+  /**
+   * Nothing listening, no such host, no route: the server cannot be reached ('unreachable', one message per host
+   * and a word when it is back). A connection that was there and got reset or closed: Ollama is running (or was),
+   * so 'server', per model, cleared silently by the next answer. Undici's own timeouts: a server that went quiet.
+   */
+  private networkError({ code, detail }: NetworkFailure, answering: boolean): BackendError {
+    const cause = `(${code}${detail && !detail.includes(code) ? `: ${detail}` : ''})`;
+    const fail = (kind: 'unreachable' | 'server', text: string) => new BackendError(kind, text, this.model, this.host);
+    if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT')
+      return fail('server', `Ollama at ${this.host} stopped sending for ${this.model} ${cause}: it may be stuck; see \`ollama ps\` and the log of \`ollama serve\`.`);
+    // Whatever broke an answer that had started, the server was there: it went away in the middle.
+    if (RESET_CODES.has(code) || answering) {
+      const when = answering ? `in the middle of an answer from ${this.model}` : `before answering ${this.model}`;
+      return fail(
+        'server',
+        `Ollama at ${this.host} closed the connection ${when} ${cause}: it may have crashed or been restarted; ` +
+          'see the log of `ollama serve`. The next request will try again.',
+      );
+    }
+    if (code === 'ENOTFOUND' || code === 'EAI_AGAIN')
+      return fail('unreachable', `Cannot reach Ollama at ${this.host} ${cause}: no such host. Check xencode.ollama.host / OLLAMA_HOST.`);
+    if (code === 'ECONNREFUSED' || code === 'fetch failed')
+      return fail(
+        'unreachable',
+        `Cannot reach Ollama at ${this.host} ${cause}. Start it with \`ollama serve\`, or point xencode.ollama.host / OLLAMA_HOST at your server.`,
+      );
+    // EHOSTUNREACH, ENETUNREACH, ETIMEDOUT, a connect timeout: something is in the way, or the host is down.
+    return fail('unreachable', `Cannot reach Ollama at ${this.host} ${cause}: is the host up, and does xencode.ollama.host / OLLAMA_HOST name it?`);
+  }
+}
+
+/**
+ * The caller's signal, as one model call's HTTP request sees it: aborting the caller closes the request while the
+ * answer streams (the only way to make Ollama stop generating), and nothing after `cut()`. Callers abort their
+ * signals once they are done (the ensemble stops every call it made when it decides); a finished answer's request
+ * must still be free to end by itself then, so that its connection is kept.
+ */
+class CallerLink {
+  private readonly controller = new AbortController();
+  private readonly forward = () => this.controller.abort(this.caller.reason);
+
+  constructor(private readonly caller: AbortSignal) {
+    if (caller.aborted) this.forward();
+    else caller.addEventListener('abort', this.forward, { once: true });
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  cut(): void {
+    this.caller.removeEventListener('abort', this.forward);
+  }
+}
+
+/**
+ * Ends a streamed request. A failed or abandoned one is closed at once (a broken for-await alone leaks it; HTTP/1.1
+ * has no way to stop a response but closing its connection). A finished one — the done line read — gets a moment
+ * for the end of its body to arrive: ollama-js stops reading at the done line, and closing then would throw the
+ * connection away instead of returning it to the pool.
+ */
+function closeStream(iterator: { abort(): void }, finished: boolean): void {
+  if (!finished) return iterator.abort();
+  // Aborting a response that has ended is a no-op; the timer only bounds one that never ends.
+  setTimeout(() => iterator.abort(), END_GRACE_MS).unref();
+}
+
+/** Error codes meaning the connection existed and the other side reset or closed it ('terminated': undici's word
+ *  for a body that broke off, when it gives no code). */
+const RESET_CODES: ReadonlySet<string> = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'terminated']);
+
+/** Codes (or undici's wording) of failures to talk to the server at all, as opposed to what it answered. */
+const NETWORK_CODES: ReadonlySet<string> = new Set([
+  ...RESET_CODES,
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EHOSTDOWN',
+  'ETIMEDOUT',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+]);
+
+/** The connection was reset or closed before the response began (fetch rejects only until the headers are in). */
+function closedBeforeAnswer(err: unknown): boolean {
+  const failure = networkFailure(err);
+  return failure !== undefined && RESET_CODES.has(failure.code);
+}
+
+interface NetworkFailure {
+  /** e.g. 'ECONNREFUSED', 'UND_ERR_SOCKET'; 'fetch failed' or 'terminated' when undici said no more. */
+  readonly code: string;
+  /** The message of the error that carried the code ('other side closed', 'read ECONNRESET'…). */
+  readonly detail: string;
+}
+
+/**
+ * What went wrong on the wire, if that is what went wrong. Node's fetch (undici) throws TypeError('fetch failed')
+ * for a request that got no response and TypeError('terminated') from the body of one that broke off, each with
+ * the real error as its `cause` (ECONNREFUSED, ECONNRESET, SocketError UND_ERR_SOCKET 'other side closed'…), and
+ * an AggregateError there when it tried several addresses (localhost: ::1 and 127.0.0.1).
+ */
+function networkFailure(err: unknown): NetworkFailure | undefined {
+  let wording: string | undefined;
+  const seen = new Set<unknown>();
+  const queue: unknown[] = [err];
+  while (queue.length > 0) {
+    const current = queue.shift();
+    if (!current || typeof current !== 'object' || seen.has(current)) continue;
+    seen.add(current);
+    const e = current as { code?: unknown; message?: unknown; name?: unknown; cause?: unknown; errors?: unknown };
+    if (typeof e.code === 'string' && NETWORK_CODES.has(e.code)) return { code: e.code, detail: typeof e.message === 'string' ? e.message : '' };
+    if (e.name === 'TypeError' && (e.message === 'fetch failed' || e.message === 'terminated')) wording ??= e.message;
+    queue.push(e.cause);
+    if (Array.isArray(e.errors)) queue.push(...e.errors);
+  }
+  return wording ? { code: wording, detail: '' } : undefined;
 }
 
 /** Whether a server version like '0.12.11' or '0.13.0-rc1' is at least `minimum`. */

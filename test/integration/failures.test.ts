@@ -53,6 +53,40 @@ describe('when Ollama is unreachable', () => {
   });
 });
 
+describe('when the connection to Ollama breaks', () => {
+  it.each([
+    ['reset-mid-stream', 'ECONNRESET'],
+    ['close-mid-stream', 'UND_ERR_SOCKET'],
+  ] as const)('%s: says Ollama closed the connection mid-answer (not how to start it), once, and the next request works', async (fault, code) => {
+    await start([MODEL], { cache: { enabled: false } });
+    stub.model(MODEL)!.fault = fault;
+    expect((await client.completion(URI, CURSOR)).items).toEqual([]);
+    expect((await client.completion(URI, CURSOR)).items).toEqual([]);
+    const warnings = client.messages(WARNING);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain(`Ollama at ${stub.url} closed the connection in the middle of an answer from ${MODEL} (${code}`);
+    expect(warnings[0]).toContain('it may have crashed or been restarted');
+    expect(warnings[0]).not.toContain('Cannot reach');
+    expect(warnings[0]).not.toContain('Start it with');
+    // The answers had started before the connection broke.
+    expect(prompted().every((r) => r.chunksSent > 0 && r.aborted)).toBe(true);
+    stub.model(MODEL)!.fault = undefined;
+    expect((await client.completion(URI, CURSOR)).items[0]?.label).toBe('name;');
+    // Not 'unreachable': no "reachable again", since it never was unreachable.
+    expect(client.messages(INFO).some((m) => m.includes('reachable again'))).toBe(false);
+  });
+
+  it('a connection closed before any answer byte is asked again once, then reported as closed, not unreachable', async () => {
+    await start([MODEL], { cache: { enabled: false } });
+    stub.model(MODEL)!.fault = 'close-before-answer';
+    expect((await client.completion(URI, CURSOR)).items).toEqual([]);
+    const [warning] = client.messages(WARNING);
+    expect(warning).toContain(`closed the connection before answering ${MODEL} (UND_ERR_SOCKET`);
+    expect(warning).not.toContain('Start it with');
+    expect(prompted()).toHaveLength(2);
+  });
+});
+
 describe('model problems', () => {
   it('says which `ollama pull` to run for a missing model', async () => {
     await start(['starcoder2:3b']);

@@ -7,8 +7,10 @@
  * - NDJSON streaming token by token, with optional first-token and per-token latency,
  * - `num_predict`, `stop`, `logprobs`, `keep_alive` honoured the way the server honours them,
  * - the real error shapes, per-model fault injection that can be flipped while a test runs,
- * - Ollama going away (connection refused) and coming back on the same port,
- * - a record of every request, including whether the client went away before the answer was complete.
+ * - Ollama going away (connection refused) and coming back on the same port, or dropping a connection before
+ *   or in the middle of an answer (a crash, a restart, a proxy cutting it),
+ * - a record of every request, including whether the client went away before the answer was complete, and which
+ *   TCP connection carried it (a count of connections opened, to see whether a client reuses them).
  *
  * Behaviour follows Ollama's server source (server/routes.go) where it matters to a client; the places where it
  * is surprising are called out in comments, because the code under test has to cope with exactly those.
@@ -50,7 +52,24 @@ export interface StubRule {
   answer: string | StubAnswer;
 }
 
-export type StubFault = 'not-found' | 'no-insert' | 'server-error' | 'mid-stream-error' | 'hang' | 'queue-full';
+/**
+ * - 'mid-stream-error': an error line after the first chunks (the 200 stream has started),
+ * - 'reset-mid-stream': the first chunks, then the connection is reset (TCP RST: a proxy cutting it),
+ * - 'close-mid-stream': the first chunks, then the connection is closed (FIN, no end of the HTTP body: Ollama
+ *   crashing or restarting mid-answer, as the kernel closes a dead process's sockets),
+ * - 'close-before-answer': the connection is closed once the request has arrived, before any byte of an answer.
+ * Generate and chat only; /api/show and the rest keep answering.
+ */
+export type StubFault =
+  | 'not-found'
+  | 'no-insert'
+  | 'server-error'
+  | 'mid-stream-error'
+  | 'reset-mid-stream'
+  | 'close-mid-stream'
+  | 'close-before-answer'
+  | 'hang'
+  | 'queue-full';
 
 export interface StubModel {
   /** e.g. 'qwen2.5-coder:1.5b-base'; a name without a tag means ':latest', and names match case-insensitively. */
@@ -99,6 +118,8 @@ export interface RecordedRequest {
   completed: boolean;
   /** The connection closed before the answer was finished: the client went away, or the stub went down. */
   aborted: boolean;
+  /** Which TCP connection carried the request: 1 for the first the stub accepted, and so on. */
+  connection: number;
 }
 
 export interface OllamaStubOptions {
@@ -114,6 +135,13 @@ export interface OllamaStubOptions {
   pullStepMs?: number;
   /** Called once per request, when its connection or response closes (the CLI logs with it). */
   onRequestEnd?: (request: RecordedRequest) => void;
+  /**
+   * Streamed answers: send the end of the HTTP body (the last, empty chunk) this many ms after the done line, in
+   * a write of its own, as Ollama does (Go's net/http writes it when the handler returns, after the done line was
+   * flushed). A client that acts on the done line at once sees an answer that has not ended. Default: in the
+   * same write as the done line, which costs no timer.
+   */
+  endApartMs?: number;
 }
 
 /** The error messages the stub sends, worded as Ollama words them, for assertions that want the exact text. */
@@ -368,8 +396,10 @@ interface Piece {
 interface Plan {
   pieces: Piece[];
   doneReason: 'stop' | 'length';
-  /** mid-stream-error: how many pieces are sent before the error line. */
+  /** mid-stream faults: how many pieces are sent before the error line or the dropped connection. */
   failAfter?: number;
+  /** reset-mid-stream, close-mid-stream: the connection is dropped instead of the error line. */
+  drop?: DropKind;
 }
 
 const DEFAULT_LOGPROB = -0.1;
@@ -408,10 +438,12 @@ function planGeneration(answer: string | StubAnswer, call: InferenceCall, fault:
   if (capped) pieces = pieces.slice(0, call.numPredict);
   const cut = cutAtStop(pieces, call.stop);
   const plan: Plan = { pieces: cut ?? pieces, doneReason: cut || !capped ? 'stop' : 'length' };
-  if (fault === 'mid-stream-error') {
+  if (fault === 'mid-stream-error' || fault === 'reset-mid-stream' || fault === 'close-mid-stream') {
     // One or two normal chunks always precede the error, so the client has started reading when it fails.
     if (plan.pieces.length === 0) plan.pieces = [{ text: '', logprob: DEFAULT_LOGPROB }];
     plan.failAfter = Math.min(2, plan.pieces.length);
+    if (fault === 'reset-mid-stream') plan.drop = 'reset';
+    if (fault === 'close-mid-stream') plan.drop = 'close';
   }
   return plan;
 }
@@ -519,6 +551,12 @@ interface Step {
   run: () => void;
 }
 
+/** A reset throws away what the peer has not read yet: wait this long after the last chunk, so that the client
+ *  has read the start of the answer and the drop happens in the middle of it. */
+const DROP_AFTER_MS = 20;
+
+type DropKind = 'reset' | 'close';
+
 const JSON_TYPE = 'application/json; charset=utf-8';
 const NDJSON_TYPE = 'application/x-ndjson';
 const TEXT_TYPE = 'text/plain; charset=utf-8';
@@ -533,6 +571,7 @@ class Exchange {
     private readonly res: ServerResponse,
     readonly record: RecordedRequest,
     onClose: (record: RecordedRequest) => void,
+    private readonly endApartMs: number | undefined,
   ) {
     // 'close' fires after a normal end too; only a close before we ended the response is an abort. Generation
     // stops because every write checks `gone` and the pending timer is cleared.
@@ -581,6 +620,15 @@ class Exchange {
     }
   }
 
+  /** Ends the connection without ending the answer: 'reset' sends a TCP RST (unsent data is lost), 'close' sends
+   *  what was written, then a FIN. Either way the HTTP body never ends; the record says aborted. */
+  drop(how: DropKind): void {
+    const socket = this.res.socket;
+    if (this.gone || !socket) return;
+    if (how === 'reset') socket.resetAndDestroy();
+    else socket.destroySoon();
+  }
+
   /** Runs steps in order, waiting each one's delay first. Steps without delay run synchronously in one corked
    *  write, so a zero-latency answer costs no timer and goes out in a single packet. */
   play(steps: readonly Step[]): void {
@@ -626,7 +674,9 @@ class Exchange {
   private end(completed: boolean): void {
     this.ended = true;
     this.record.completed = completed;
-    this.res.end();
+    if (this.endApartMs === undefined) this.res.end();
+    // After the corked batch has gone out, so the last line and the end of the body travel apart, as Ollama's do.
+    else setTimeout(() => this.res.end(), this.endApartMs);
   }
 }
 
@@ -731,6 +781,10 @@ export class OllamaStub {
   private readonly catalogue = new Catalogue();
   private readonly server: http.Server;
   private readonly sockets = new Set<Socket>();
+  private readonly connectionIds = new WeakMap<Socket, number>();
+  private connectionsSinceReset = 0;
+  private nextConnection = 1;
+  private readonly endApartMs: number | undefined;
   private readonly routes: Record<string, Route>;
   private readonly version: string;
   private readonly pullStepMs: number;
@@ -746,9 +800,12 @@ export class OllamaStub {
     this.port = options.port ?? 0;
     this.pullStepMs = options.pullStepMs ?? 5;
     this.onRequestEnd = options.onRequestEnd;
+    this.endApartMs = options.endApartMs;
     this.routes = this.buildRoutes();
     this.server = http.createServer({ noDelay: true }, (req, res) => this.accept(req, res));
     this.server.on('connection', (socket) => {
+      this.connectionIds.set(socket, this.nextConnection++);
+      this.connectionsSinceReset++;
       this.sockets.add(socket);
       socket.on('close', () => this.sockets.delete(socket));
     });
@@ -831,9 +888,20 @@ export class OllamaStub {
     }
   }
 
-  /** Clears the record (not the models, nor which ones are loaded). */
+  /** TCP connections accepted since the stub started or since the last reset(). */
+  get connectionsOpened(): number {
+    return this.connectionsSinceReset;
+  }
+
+  /** TCP connections open now (idle ones a client keeps for its next request included). */
+  get connectionsOpen(): number {
+    return this.sockets.size;
+  }
+
+  /** Clears the record and the count of connections opened (not the models, nor which ones are loaded). */
   reset(): void {
     this.requests.length = 0;
+    this.connectionsSinceReset = 0;
   }
 
   /** One line per recorded request, for failure messages and the CLI log. */
@@ -859,9 +927,10 @@ export class OllamaStub {
       chunksSent: 0,
       completed: false,
       aborted: false,
+      connection: this.connectionIds.get(req.socket) ?? 0,
     };
     this.requests.push(record);
-    const ex = new Exchange(res, record, (r) => this.onRequestEnd?.(r));
+    const ex = new Exchange(res, record, (r) => this.onRequestEnd?.(r), this.endApartMs);
     req.on('error', () => {});
 
     const route = this.routes[path];
@@ -1003,6 +1072,7 @@ export class OllamaStub {
     if (model.fault === 'queue-full') return ex.json(503, { error: OLLAMA_ERRORS.queueFull });
     if (model.fault === 'server-error') return ex.json(500, { error: OLLAMA_ERRORS.runnerTerminated });
     if (model.fault === 'hang') return; // Accepted, never answered: only the client closing ends it.
+    if (model.fault === 'close-before-answer') return ex.drop('close');
 
     if (call.loadOnly) return this.loadOnly(ex, call, shape, model.name);
     this.catalogue.markLoaded(model.name, call.keepAliveMs, call.numCtx);
@@ -1038,7 +1108,10 @@ export class OllamaStub {
       },
     }));
     const lastDelay = sent === 0 ? latency.first : 0;
-    if (plan.failAfter !== undefined) {
+    if (plan.drop) {
+      const how = plan.drop;
+      steps.push({ delayMs: Math.max(lastDelay, DROP_AFTER_MS), run: () => ex.drop(how) });
+    } else if (plan.failAfter !== undefined) {
       steps.push({ delayMs: lastDelay, run: () => ex.fail(OLLAMA_ERRORS.midStream) });
     } else {
       steps.push({
@@ -1055,6 +1128,8 @@ export class OllamaStub {
     const sent = plan.failAfter ?? plan.pieces.length;
     const delay = latency.first + latency.per * Math.max(0, sent - 1);
     ex.after(delay, () => {
+      // Nothing of a whole answer is sent before its end: a dropped connection drops it all.
+      if (plan.drop) return ex.drop(plan.drop);
       if (plan.failAfter !== undefined) return ex.json(500, { error: OLLAMA_ERRORS.midStream });
       clock.firstTokenAt = clock.start + latency.first;
       const text = plan.pieces.map((p) => p.text).join('');
