@@ -8,7 +8,10 @@ import { z } from 'zod';
 
 export const DEFAULT_OLLAMA_PORT = 11434;
 export const DEFAULT_MODEL = 'qwen2.5-coder:1.5b-base';
-export const ENSEMBLE_METHODS = ['hybrid', 'vote', 'weighted', 'consensus'] as const;
+export const ENSEMBLE_METHODS = ['hybrid', 'vote', 'weighted', 'consensus', 'auto'] as const;
+/** The methods `auto` chooses among (per language, by what the user keeps). */
+export const FIXED_METHODS = ['hybrid', 'vote', 'weighted', 'consensus'] as const;
+export type FixedMethod = (typeof FIXED_METHODS)[number];
 
 /** Accepts what users put in OLLAMA_HOST: `host`, `host:port`, `http://host`, `https://host:port/`. */
 export function normalizeHost(raw: string): string {
@@ -86,7 +89,21 @@ function settingsSchema(defaultHost: string) {
         })
         .strict()
         .default({}),
-      feedback: z.object({ enabled: z.boolean().default(true) }).strict().default({}),
+      feedback: z
+        .object({
+          /** Record every shown completion and what became of it (the data directory's LMDB, never sent anywhere). */
+          enabled: z.boolean().default(true),
+          /** 'noCode' keeps outcomes and timings and drops all code (prompts, candidates, kept text). */
+          level: z.enum(['full', 'noCode']).default('full'),
+          /** Records kept at most, oldest removed first. */
+          maxEvents: z.number().int().min(100).max(10_000_000).default(100_000),
+          /** Records older than this are removed. */
+          maxDays: z.number().int().min(1).max(3650).default(90),
+          /** Learned weights (and `auto`'s method) are used once a language has this many labelled records. */
+          minRecords: z.number().int().min(1).max(100_000).default(20),
+        })
+        .strict()
+        .default({}),
       actions: z
         .object({
           /** Models asked for code actions and hovers (through chat); empty: the completion models. */

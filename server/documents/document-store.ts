@@ -51,6 +51,13 @@ interface MutableDocument {
   parseRetryAt?: number;
 }
 
+/** One change of a didChange in UTF-16 offsets of the text before it (changes apply in order). */
+export interface TextEdit {
+  readonly start: number;
+  readonly end: number;
+  readonly text: string;
+}
+
 export type ContentChange =
   | { range: { start: Position; end: Position }; text: string }
   | { text: string };
@@ -124,8 +131,11 @@ export class DocumentStore {
     this.docs.delete(uri);
   }
 
-  /** Applies the changes of one didChange in order. Returns undefined for an unknown document. */
-  change(uri: string, version: number, changes: readonly ContentChange[]): OpenDocument | undefined {
+  /**
+   * Applies the changes of one didChange in order. Returns undefined for an unknown document. `edits`, when given,
+   * receives each change in offsets (what feedback tracking follows regions through).
+   */
+  change(uri: string, version: number, changes: readonly ContentChange[], edits?: TextEdit[]): OpenDocument | undefined {
     const doc = this.docs.get(uri);
     if (!doc) return undefined;
     this.touch(doc);
@@ -133,6 +143,7 @@ export class DocumentStore {
     let treeEdited = false;
     for (const change of changes) {
       if (!('range' in change) || !change.range) {
+        edits?.push({ start: 0, end: doc.textDocument.getText().length, text: change.text });
         doc.textDocument = TextDocument.update(doc.textDocument, [{ text: change.text }], version);
         fullReplace = true;
         continue;
@@ -142,6 +153,7 @@ export class DocumentStore {
       const end = Math.max(start, offsetOf(before, change.range.end, this.encoding));
       const startPos = before.positionAt(start);
       const endPos = before.positionAt(end);
+      edits?.push({ start, end, text: change.text });
       const utf16Change: TextDocumentContentChangeEvent = { range: { start: startPos, end: endPos }, text: change.text };
       doc.textDocument = TextDocument.update(before, [utf16Change], version);
       if (doc.tree && !fullReplace) {

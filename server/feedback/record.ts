@@ -32,8 +32,10 @@ export interface ModelRecord {
   readonly latencyMs?: number;
   /** The exact text this model was sent, its FIM template filled in (absent at `noCode`). */
   readonly prompt?: string;
-  /** The configured weight at the time. */
+  /** The weight the ensemble used (configured, or learned once enough records exist). */
   readonly weight: number;
+  /** Mean token log-probability, when the backend returned logprobs (HYBRID's "confident" rule reads it). */
+  readonly meanLogprob?: number;
 }
 
 /** Retention: how much of the accepted text still stands in its (tracked) region, at a moment after the accept. */
@@ -70,7 +72,8 @@ export interface FeedbackRecord {
   /** Milliseconds from the request to the answer. */
   readonly latencyMs: number;
   /** The prompt parts (absent at `noCode`). */
-  readonly prompt?: { readonly prefix: string; readonly suffix: string; readonly header: string; readonly imports: string };
+  /** `header`: the imports and enclosing scope headers from outside the window, as the model saw them. */
+  readonly prompt?: { readonly prefix: string; readonly suffix: string; readonly header: string };
   readonly models: readonly ModelRecord[];
   /** 'full' or 'noCode' at the time of recording. */
   readonly level: 'full' | 'noCode';

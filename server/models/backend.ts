@@ -26,6 +26,12 @@ export interface FimAnswer {
   readonly meanLogprob?: number;
   /** Stop sequences of the template used; post-processing cuts at them too. */
   readonly stopTokens: readonly string[];
+  /**
+   * The text the model saw, its FIM template filled in: what preference training must be given as the prompt.
+   * With a server that fills the template itself (Ollama's `suffix`), the family's template filled the same way;
+   * undefined when the family is unknown.
+   */
+  readonly prompt?: string;
 }
 
 export type BackendErrorKind =

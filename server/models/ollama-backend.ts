@@ -135,6 +135,7 @@ export class OllamaBackend implements CompletionBackend {
   }
 
   private async stream(request: FimRequest, mode: FimMode, started: number): Promise<FimAnswer> {
+    const rawPrompt = mode.kind === 'raw' ? mode.template.build(request.prefix, request.suffix) : undefined;
     const body: GenerateRequest & { stream: true; logprobs?: boolean } = {
       model: this.model,
       stream: true,
@@ -146,9 +147,7 @@ export class OllamaBackend implements CompletionBackend {
         ...(request.seed !== undefined ? { seed: request.seed } : {}),
         stop: [...(mode.kind === 'raw' ? mode.template.stop : mode.stop)],
       },
-      ...(mode.kind === 'suffix'
-        ? { prompt: request.prefix, suffix: request.suffix }
-        : { prompt: mode.template.build(request.prefix, request.suffix), raw: true }),
+      ...(mode.kind === 'suffix' ? { prompt: request.prefix, suffix: request.suffix } : { prompt: rawPrompt!, raw: true }),
       ...(request.logprobs ? { logprobs: true } : {}),
     };
     request.signal.throwIfAborted();
@@ -187,6 +186,9 @@ export class OllamaBackend implements CompletionBackend {
       doneReason: last?.done_reason,
       meanLogprob: logprobCount > 0 ? logprobSum / logprobCount : undefined,
       stopTokens: mode.kind === 'raw' ? mode.template.stop : mode.stop,
+      // Ollama fills the model's own template with prefix and suffix; the family's is the same text (V8 joins
+      // the strings lazily, so this costs nothing until a feedback record is written).
+      prompt: rawPrompt ?? templateFor(this.model)?.build(request.prefix, request.suffix),
     };
   }
 

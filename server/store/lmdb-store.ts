@@ -9,7 +9,7 @@ import { checkEnvFiles, ensureDataDir } from './data-dir.js';
 /** One environment file (plus `xencode.lmdb-lock`) in the data directory; every sub-database lives inside it. */
 export const ENV_FILE = 'xencode.lmdb';
 /** The named sub-databases. Adding one (feedback, model-stats) is adding its name here. */
-export const DB_NAMES = ['meta', 'answers', 'answers-age'] as const;
+export const DB_NAMES = ['meta', 'answers', 'answers-age', 'feedback', 'feedback-ids', 'learned'] as const;
 export type DbName = (typeof DB_NAMES)[number];
 /** Layout of the sub-databases. A file written by a newer layout is refused rather than misread. */
 export const STORE_LAYOUT = 1;

@@ -39,7 +39,7 @@ export function record(models: readonly ModelRecord[], options: { kept?: string;
     chosenLength: chosen.length,
     served: 'model',
     latencyMs: 150,
-    prompt: { prefix: 'def f():\n    ', suffix: '\n', header: '', imports: '' },
+    prompt: { prefix: 'def f():\n    ', suffix: '\n', header: '' },
     models,
     level: 'full',
     label: kept === undefined ? 'ignored' : 'rejected',
