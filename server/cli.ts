@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { StderrLogger, routeConsoleToStderr } from './log.js';
 import { PACKAGE_VERSION } from './paths.js';
+import { registerFeedbackCommand } from './cli/feedback-command.js';
 
 const program = new Command();
 
@@ -56,5 +57,7 @@ async function serveStdio(warmup: boolean, logLevel: string | undefined): Promis
   });
   connection.listen();
 }
+
+registerFeedbackCommand(program);
 
 await program.parseAsync(process.argv);

@@ -1,12 +1,9 @@
 import { createWriteStream } from 'node:fs';
 import type { Writable } from 'node:stream';
 import type { Command } from 'commander';
-import { resolveDataDir } from '../store/data-dir.js';
-import { openLmdbStore, type LmdbStore } from '../store/lmdb-store.js';
-import { FeedbackLog } from '../feedback/feedback-log.js';
-import { exportRows, type ExportFormat } from '../feedback/export.js';
-import { feedbackStats, formatStatsTable } from '../feedback/stats.js';
-import { readLearned } from '../feedback/learned-state.js';
+import type { LmdbStore } from '../store/lmdb-store.js';
+import type { FeedbackLog } from '../feedback/feedback-log.js';
+import type { ExportFormat } from '../feedback/export.js';
 
 /**
  * `xencode feedback stats|export|clear`: reads the feedback store of the data directory the server uses
@@ -22,6 +19,8 @@ export function registerFeedbackCommand(program: Command): void {
     .option('--json', 'one JSON object (top level: shown, accepted, partlyAccepted, rejected, … and the breakdowns)')
     .action(async (options: { json?: boolean }) => {
       await withLog(async (log, store) => {
+        const { feedbackStats, formatStatsTable } = await import('../feedback/stats.js');
+        const { readLearned } = await import('../feedback/learned-state.js');
         const stats = feedbackStats(log.records(), readLearned(store));
         process.stdout.write(options.json ? `${JSON.stringify(stats, null, 2)}\n` : `${formatStatsTable(stats)}\n`);
       });
@@ -43,6 +42,7 @@ export function registerFeedbackCommand(program: Command): void {
         if (!Number.isFinite(since)) return fail(`--since: not a date: ${options.since} (use ISO 8601, e.g. 2026-11-01)`);
       }
       await withLog(async (log) => {
+        const { exportRows } = await import('../feedback/export.js');
         const out: Writable = options.out ? createWriteStream(options.out, { mode: 0o600 }) : process.stdout;
         const result = exportRows(log.records(since), { format: options.format as ExportFormat, since, language: options.language, model: options.model });
         for (const row of result.rows) {
@@ -68,7 +68,11 @@ export function registerFeedbackCommand(program: Command): void {
     });
 }
 
+// The modules behind the commands load only when one runs: `xencode --stdio` must start fast.
 async function withLog(job: (log: FeedbackLog, store: LmdbStore) => Promise<void>): Promise<void> {
+  const { resolveDataDir } = await import('../store/data-dir.js');
+  const { openLmdbStore } = await import('../store/lmdb-store.js');
+  const { FeedbackLog } = await import('../feedback/feedback-log.js');
   const dataDir = resolveDataDir();
   const opened = await openLmdbStore({ dataDir });
   if (!opened.store) return fail(opened.problem);

@@ -12,6 +12,8 @@ export interface Candidate extends FusionCandidate {
   readonly sample: number;
   /** What the model returned before post-processing. */
   readonly raw: string;
+  /** The exact text the model was sent, its FIM template filled in (for the feedback record). */
+  readonly prompt?: string;
 }
 
 /** What happened to one model call of one completion. */
@@ -91,6 +93,7 @@ export async function callModel(
       weight: spec.weight,
       text,
       raw: answer.text,
+      prompt: answer.prompt,
       latencyMs: answer.latencyMs,
       meanLogprob: answer.meanLogprob,
     },

@@ -4,7 +4,7 @@ import { findActionTarget, type TargetResult } from '../context/action-target.js
 import { buildCompletionContext } from '../context/context-builder.js';
 import { decideCompletion } from '../context/completion-decision.js';
 import type { CompletionContext } from '../context/types.js';
-import type { OpenDocument } from '../documents/document-store.js';
+import type { OpenDocument, TextEdit } from '../documents/document-store.js';
 import type { Logger } from '../log.js';
 import type { BackendError, CompletionBackend } from '../models/backend.js';
 import { OllamaBackend } from '../models/ollama-backend.js';
@@ -16,7 +16,8 @@ import { AnswerReuse, InFlight } from './answer-reuse.js';
 import type { EnsembleRun } from './ensemble.js';
 import { AnswerCache, type CachedAnswer } from '../store/answer-cache.js';
 import { openLmdbStore, type LmdbStore } from '../store/lmdb-store.js';
-import { ShownCompletions } from './shown-completions.js';
+import { FeedbackService, type LabelChange } from '../feedback/feedback-service.js';
+import { shownAnswer, type MemberInfo } from './shown-answer.js';
 import { EngineStatistics, type EngineStats } from './statistics.js';
 import type { ChatMember } from './actions/ask-models.js';
 import { maxTargetChars, runAction, type ActionId, type ActionRequest, type ActionResult } from './actions/run-action.js';
@@ -88,10 +89,13 @@ export interface Engine {
   /** The document was closed: forget what was shown in it. */
   forget(uri: string): void;
   /**
-   * The document changed: a shown completion whose text now stands where it was offered is recorded as accepted
-   * (for editors that insert an item without running its command: Helix, Eglot). Returns the ids recorded.
+   * The document changed by `edits` (offsets before each): a shown completion whose text now stands where it was
+   * offered is recorded as accepted (for editors that insert an item without running its command: Helix, Eglot),
+   * one typed over is rejected, accepted ones are followed for retention. Returns the ids accepted by this edit.
    */
-  noticeEdit(doc: OpenDocument): string[];
+  edited(doc: OpenDocument, edits: readonly TextEdit[]): string[];
+  /** The workspace folders (absolute paths): feedback records paths relative to them and honours their ignore files. */
+  setWorkspaceRoots(roots: readonly string[]): void;
   close(): Promise<void>;
   /** Loads every configured model, so the first completion does not wait for a cold start. */
   warm(): Promise<void>;
@@ -108,6 +112,8 @@ export interface EngineOptions {
   readonly settings: Settings;
   readonly notifier: UserNotifier;
   readonly logger: Logger;
+  /** The clock of the feedback signals (tests): `now`, and what arms its timer. */
+  readonly clock?: { readonly now: () => number; readonly schedule?: (delayMs: number, fire: () => void) => () => void };
   /** Makes the backend for one configured model; defaults to an Ollama backend. */
   readonly createBackend?: (model: ModelSetting, settings: Settings) => CompletionBackend;
 }
@@ -125,9 +131,6 @@ function unique(names: readonly string[]): string[] {
   return [...new Set(names)];
 }
 
-/** How long after showing an edit can still be an answer's accept. */
-const ACCEPT_BY_EDIT_MS = 5 * 60_000;
-
 const defaultBackend = (model: ModelSetting, settings: Settings): CompletionBackend =>
   new OllamaBackend({ model: model.name, host: model.host ?? settings.ollama.host, keepAlive: settings.ollama.keepAlive });
 
@@ -137,9 +140,9 @@ const defaultBackend = (model: ModelSetting, settings: Settings): CompletionBack
 export function createEngine(options: EngineOptions): Engine {
   const makeBackend = options.createBackend ?? defaultBackend;
   const health = new BackendHealth(options.notifier);
-  const shown = new ShownCompletions();
   const statistics = new EngineStatistics();
   let settings = options.settings;
+  const feedback = new FeedbackService({ settings: () => settings, logger: options.logger, now: options.clock?.now, schedule: options.clock?.schedule, onLabel: (change) => countLabel(statistics, change) });
   let members = new Map<string, EnsembleMember>();
   let chatMembers: ChatMember[] = [];
   const hovers = new HoverService();
@@ -193,16 +196,38 @@ export function createEngine(options: EngineOptions): Engine {
     onOutcomes: (outcomes: Parameters<EngineStatistics['actionModels']>[0], winners: readonly string[]) => statistics.actionModels(outcomes, winners),
   };
 
-  /** Records a shown answer (for accept/reject), counts it, and hands it out. */
-  function answered(answer: CompletionAnswer, uri: string): CompletionOutcome {
-    shown.add({ id: answer.id, uri, text: answer.text, models: answer.provenance.agreeing, shownAt: Date.now(), offset: answer.context.cursorOffset });
+  /** Records a shown answer (feedback: the record and the signals that follow), counts it, and hands it out. */
+  function answered(answer: CompletionAnswer, doc: OpenDocument, astHash: string | undefined, used: ReadonlyMap<string, MemberInfo>): CompletionOutcome {
+    feedback.shown(doc, shownAnswer(answer, used, astHash));
     statistics.answered();
     return { kind: 'answer', answer };
   }
 
-  /** The members with their measured latency, for the cascade's order. */
-  function membersNow(): EnsembleMember[] {
-    return [...members.values()].map((m) => ({ ...m, expectedLatencyMs: statistics.meanLatency(m.backend.model) }));
+  /** The method for a document: `auto` picks, per language, what the user keeps most (HYBRID until it knows). */
+  function methodFor(language: string): EnsembleMethod {
+    const method = settings.ensemble.method;
+    return method === 'auto' ? (feedback.method(language) ?? 'hybrid') : method;
+  }
+
+  /**
+   * The members with their measured latency (the cascade's order) and, for WEIGHTED and HYBRID once a language
+   * has enough labelled records, the weights learned from what the user keeps. The cache fingerprint keeps the
+   * configured weights: learning must not invalidate the cache on every update.
+   */
+  function membersNow(language: string, method: EnsembleMethod): EnsembleMember[] {
+    const list = [...members.values()];
+    const learned = method === 'weighted' || method === 'hybrid'
+      ? feedback.weights(language, list.map((m) => ({ name: m.backend.model, host: m.backend.host, weight: m.weight })))
+      : undefined;
+    return list.map((m) => ({
+      ...m,
+      weight: learned?.get(FeedbackService.key(m.backend.model, m.backend.host)) ?? m.weight,
+      expectedLatencyMs: statistics.meanLatency(m.backend.model),
+    }));
+  }
+
+  function memberInfo(used: readonly EnsembleMember[]): Map<string, MemberInfo> {
+    return new Map(used.map((m) => [m.backend.model, { host: m.backend.host, weight: m.weight }]));
   }
 
   return {
@@ -236,10 +261,12 @@ export function createEngine(options: EngineOptions): Engine {
         };
         const text = found.kind === 'typed-ahead' ? found.text : cached.text;
         if (found.kind === 'hit') reuse.shown(context, text, cached);
-        return answered({ id: randomUUID(), text, context, provenance, outcomes: [] }, doc.uri);
+        return answered({ id: randomUUID(), text, context, provenance, outcomes: [] }, doc, found.kind === 'hit' ? found.key : undefined, new Map());
       }
+      const method = methodFor(doc.languageId);
+      const used = membersNow(doc.languageId, method);
       const ensembleOptions = {
-        method: settings.ensemble.method,
+        method,
         rover: settings.ensemble.rover,
         samples: settings.ensemble.samples,
         maxTokens: settings.completion.maxTokens,
@@ -251,7 +278,7 @@ export function createEngine(options: EngineOptions): Engine {
         onSuccess: (backend: CompletionBackend) => health.succeeded(backend.model, backend.host),
       };
       const start = async (runSignal: AbortSignal) => {
-        const run = await runEnsemble(membersNow(), doc, context, { ...ensembleOptions, signal: runSignal });
+        const run = await runEnsemble(used, doc, context, { ...ensembleOptions, signal: runSignal });
         // Counted once per run, however many identical requests share it.
         statistics.models(run.outcomes, winners(run));
         return run;
@@ -292,7 +319,7 @@ export function createEngine(options: EngineOptions): Engine {
         `answer by ${provenance.method}/${provenance.rule} from ${provenance.model}; agreeing ${agreeing.join(', ') || '-'}; ` +
           `in time ${provenance.answeredInTime.join(', ')} of ${provenance.asked.join(', ')}; ${provenance.latencyMs.toFixed(1)} ms`,
       );
-      return answered(answer, doc.uri);
+      return answered(answer, doc, found?.key, memberInfo(used));
     },
 
     async openStore(dataDir) {
@@ -300,6 +327,7 @@ export function createEngine(options: EngineOptions): Engine {
       if (!opened.store) return { problem: opened.problem };
       store = opened.store;
       reuse.answerCache.attachStore(opened.store);
+      feedback.attach(opened.store);
       options.logger.info(`answer cache on disk at ${opened.store.file}`);
       return {};
     },
@@ -310,23 +338,15 @@ export function createEngine(options: EngineOptions): Engine {
 
     forget(uri) {
       reuse.forget(uri);
-      shown.forget(uri);
+      feedback.closed(uri);
     },
 
-    noticeEdit(doc) {
-      const text = doc.textDocument.getText();
-      const recorded: string[] = [];
-      // The newest few only: an accept is the edit right after the answer was shown.
-      for (const entry of shown.pending(doc.uri)) {
-        if (entry.offset === undefined || Date.now() - entry.shownAt > ACCEPT_BY_EDIT_MS) continue;
-        // Multi-line answers must stand there whole; a one-line answer at least to its end of line.
-        if (entry.text.length >= 2 && text.startsWith(entry.text, entry.offset)) {
-          this.accept(entry.id);
-          recorded.push(entry.id);
-          break;
-        }
-      }
-      return recorded;
+    edited(doc, edits) {
+      return feedback.edited(doc, edits);
+    },
+
+    setWorkspaceRoots(roots) {
+      feedback.setWorkspaceRoots(roots);
     },
 
     actionTarget(doc, selection, action) {
@@ -362,40 +382,31 @@ export function createEngine(options: EngineOptions): Engine {
 
     async close() {
       hovers.close();
+      await feedback.close();
       await reuse.answerCache.close();
       await store?.close();
     },
 
     accept(id, acceptedLength) {
-      const entry = shown.get(id);
-      if (!entry) return false;
-      const length = acceptedLength === undefined ? entry.text.length : Math.max(0, Math.min(acceptedLength, entry.text.length));
-      // A partial accept followed by more partial accepts keeps the longest.
-      const previous = entry.outcome === 'accepted' ? (entry.acceptedLength ?? 0) : 0;
-      if (entry.outcome !== 'accepted') statistics.accepted(length < entry.text.length);
-      // Partial accepts that end up taking all of it (word by word) count as an accept.
-      else if (previous < entry.text.length && length >= entry.text.length) statistics.completedPartialAccept();
-      statistics.acceptedChars(Math.max(0, length - previous));
-      entry.outcome = 'accepted';
-      entry.acceptedLength = Math.max(previous, length);
-      return true;
+      return feedback.accept(id, acceptedLength);
     },
 
     reject(id) {
-      const entry = shown.get(id);
-      if (!entry || entry.outcome) return false;
-      entry.outcome = 'rejected';
-      statistics.rejected();
-      return true;
+      return feedback.reject(id);
     },
 
     stats() {
-      return { ...statistics.snapshot(health.problems()), cache: { ...reuse.answerCache.stats(), sharedRuns: inFlight.shared } };
+      return {
+        ...statistics.snapshot(health.problems()),
+        cache: { ...reuse.answerCache.stats(), sharedRuns: inFlight.shared },
+        recording: feedback.stats(),
+      };
     },
 
     updateSettings(next) {
       const cacheChanged = next.cache.enabled !== settings.cache.enabled || next.cache.maxEntries !== settings.cache.maxEntries;
       settings = next;
+      feedback.settingsChanged();
       configureBackends();
       reuse.setFingerprint(answerFingerprint(settings));
       if (cacheChanged) {
@@ -419,4 +430,14 @@ export function createEngine(options: EngineOptions): Engine {
       );
     },
   };
+}
+
+/** The session counters of xencode.stats follow the labels the feedback signals decide. */
+function countLabel(statistics: EngineStatistics, change: LabelChange): void {
+  const taken = (label: string) => label === 'accepted' || label === 'partlyAccepted';
+  if (!taken(change.from) && taken(change.to)) statistics.accepted(change.to === 'partlyAccepted');
+  // Partial accepts that end up taking all of it (word by word) count as an accept.
+  else if (change.from === 'partlyAccepted' && change.to === 'accepted') statistics.completedPartialAccept();
+  if (change.to === 'rejected' && change.from !== 'rejected') statistics.rejected();
+  statistics.acceptedChars(change.acceptedChars);
 }

@@ -1,5 +1,6 @@
 import type { LmdbStore } from '../store/lmdb-store.js';
-import { FEEDBACK_SCHEMA, type FeedbackRecord, type RetentionCheck } from './record.js';
+import { applyOutcomePatch, type OutcomePatch } from './outcome-tracker.js';
+import { FEEDBACK_SCHEMA, type FeedbackRecord } from './record.js';
 
 /**
  * The durable feedback log: records in LMDB's `feedback` database keyed by [time, id] (so age order is key order,
@@ -8,9 +9,6 @@ import { FEEDBACK_SCHEMA, type FeedbackRecord, type RetentionCheck } from './rec
  * the queue as one transaction every `flushMs`. A `kill -9` loses at most what was queued since the last commit
  * (one flush window); what was committed survives (LMDB commits are synchronous and crash-safe with our options).
  */
-
-/** Outcome fields that signals fill in later; `retention` checks are appended, the rest replace. */
-export type OutcomePatch = Partial<Pick<FeedbackRecord, 'label' | 'acceptedLength' | 'decidedAt' | 'signal' | 'retention' | 'captured' | 'capturedSimilarity'>>;
 
 export interface FeedbackLogOptions {
   readonly maxEvents: number;
@@ -32,14 +30,6 @@ const TRIM_SLICE = 500;
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 type Key = [number, string];
-
-/** Applies a patch: retention checks are appended (each signal reports its own), other fields replace. */
-export function applyPatch(record: FeedbackRecord, patch: OutcomePatch): FeedbackRecord {
-  const retention: readonly RetentionCheck[] | undefined = patch.retention
-    ? [...(record.retention ?? []), ...patch.retention]
-    : record.retention;
-  return { ...record, ...patch, ...(retention ? { retention } : {}) };
-}
 
 export class FeedbackLog {
   private store: LmdbStore | undefined;
@@ -116,7 +106,7 @@ export class FeedbackLog {
           this.counters.lostUpdates++; // trimmed or cleared meanwhile
           continue;
         }
-        for (const patch of list) record = applyPatch(record, prepare ? prepare.patch(patch) : patch);
+        for (const patch of list) record = applyOutcomePatch(record, prepare ? prepare.patch(patch) : patch);
         if (fresh) written.set(id, record);
         else store.put('feedback', [record.time, id], record);
         this.counters.updated++;
@@ -168,11 +158,17 @@ export class FeedbackLog {
 
   get(id: string): FeedbackRecord | undefined {
     const pending = this.pendingRecords.get(id);
-    if (pending) return (this.pendingPatches.get(id) ?? []).reduce(applyPatch, pending);
+    if (pending) return (this.pendingPatches.get(id) ?? []).reduce(applyOutcomePatch, pending);
     const store = this.store;
     if (!store?.usable) return undefined;
     const time = store.get<number>('feedback-ids', id);
     return time === undefined ? undefined : upgrade(store.get('feedback', [time, id]));
+  }
+
+  /** Whether a record with this id is queued or stored (updates for others are not queued). */
+  has(id: string): boolean {
+    if (this.pendingRecords.has(id)) return true;
+    return this.store?.usable === true && this.store.get<number>('feedback-ids', id) !== undefined;
   }
 
   count(): number | undefined {

@@ -3,12 +3,12 @@ import type { CompletionContext } from '../context/types.js';
 import type { OpenDocument, TextEdit } from '../documents/document-store.js';
 import type { Logger } from '../log.js';
 import type { LmdbStore } from '../store/lmdb-store.js';
-import { FeedbackLog, applyPatch, type OutcomePatch } from './feedback-log.js';
+import { FeedbackLog } from './feedback-log.js';
 import { modelKey, updateWeights, weightsFor, weightsReport } from './hedge.js';
 import { IgnoreRules, workspaceRelativePath } from './ignore-rules.js';
 import { emptyLearned, readLearned, writeLearned } from './learned-state.js';
 import { chooseMethod, methodReport, updateMethodScores, type LearnedState } from './method-scores.js';
-import { OutcomeTracker } from './outcome-tracker.js';
+import { OutcomeTracker, applyOutcomePatch, type OutcomePatch, type TrackedDocument } from './outcome-tracker.js';
 import { FEEDBACK_SCHEMA, type FeedbackRecord, type ModelRecord } from './record.js';
 import { redactSecrets } from './redact.js';
 
@@ -50,6 +50,17 @@ export interface FeedbackServiceOptions {
   readonly settings: () => Settings;
   readonly logger: Logger;
   readonly now?: () => number;
+  /** Arms the tracker's one timer (tests drive time with their own). */
+  readonly schedule?: (delayMs: number, fire: () => void) => () => void;
+  /** Told when a shown completion's label changes (the session counters of xencode.stats). */
+  readonly onLabel?: (change: LabelChange) => void;
+}
+
+export interface LabelChange {
+  readonly from: FeedbackRecord['label'];
+  readonly to: FeedbackRecord['label'];
+  /** Characters newly taken by this change (accepts grow; never negative). */
+  readonly acceptedChars: number;
 }
 
 /** Records kept in memory until their capture (30 s) has taught the learner. */
@@ -66,12 +77,14 @@ export class FeedbackService {
   private learnedDirty = false;
   /** Shown records not yet labelled for learning, with their patches so far. */
   private readonly learning = new Map<string, FeedbackRecord>();
+  /** The label and taken length of recent suggestions, for the session counters. */
+  private readonly labels = new Map<string, { label: FeedbackRecord['label']; acceptedLength: number }>();
   readonly counters = { shown: 0, ignoredFiles: 0, redactions: 0, learnedFrom: 0 };
 
   constructor(private readonly options: FeedbackServiceOptions) {
     this.now = options.now ?? Date.now;
     this.log = new FeedbackLog({ ...this.logOptions(), now: this.now });
-    this.tracker = new OutcomeTracker({ now: this.now, onUpdate: (id, patch) => this.onOutcome(id, patch) });
+    this.tracker = new OutcomeTracker({ now: this.now, schedule: options.schedule, onUpdate: (id, patch) => this.onOutcome(id, patch), onError: (err) => options.logger.error(`feedback: ${(err as Error).stack ?? String(err)}`) });
   }
 
   /** The store opened: load the learned state and write what was queued meanwhile. */
@@ -96,12 +109,25 @@ export class FeedbackService {
 
   /** A completion was shown. Cheap: builds one object of references; redaction and encoding happen at the write. */
   shown(doc: OpenDocument, answer: ShownAnswer): void {
-    if (!this.enabled) return;
+    const { context } = answer;
+    const level = this.options.settings().feedback.level;
+    this.rememberLabel(answer.id, { label: 'ignored', acceptedLength: 0 });
     const path = uriPath(doc.uri);
-    if (path && this.ignore.isIgnored(path)) {
-      this.counters.ignoredFiles++;
-      return;
-    }
+    const ignored = path !== undefined && this.ignore.isIgnored(path);
+    if (ignored) this.counters.ignoredFiles++;
+    // Tracked even when nothing is recorded: the session's accept counts come from the same signals.
+    const record = this.enabled && !ignored;
+    if (record) this.recordShown(doc, answer, level);
+    this.tracker.shown(trackedDocument(doc), {
+      id: answer.id,
+      text: answer.text,
+      offset: context.cursorOffset,
+      shownAt: this.now(),
+      recordText: record && level === 'full',
+    });
+  }
+
+  private recordShown(doc: OpenDocument, answer: ShownAnswer, level: FeedbackRecord['level']): void {
     const { context } = answer;
     const record: FeedbackRecord = {
       schema: FEEDBACK_SCHEMA,
@@ -119,13 +145,12 @@ export class FeedbackService {
       latencyMs: answer.latencyMs,
       prompt: { prefix: context.prefix, suffix: context.suffix, header: context.header },
       models: answer.calls.map((call) => ({ ...call })),
-      level: this.options.settings().feedback.level,
+      level,
       label: 'ignored',
     };
     this.counters.shown++;
     this.log.add(record);
     this.rememberForLearning(record);
-    this.tracker.shown({ id: answer.id, uri: doc.uri, offset: context.cursorOffset, text: answer.text });
   }
 
   accept(id: string, acceptedLength?: number): boolean {
@@ -138,7 +163,7 @@ export class FeedbackService {
 
   /** A document changed: passive accepts and rejections, regions followed for retention. Returns accepted ids. */
   edited(doc: OpenDocument, edits: readonly TextEdit[]): string[] {
-    return this.tracker.edited(doc.uri, edits, () => doc.textDocument.getText());
+    return this.tracker.edited(trackedDocument(doc), edits);
   }
 
   closed(uri: string): void {
@@ -181,16 +206,18 @@ export class FeedbackService {
   }
 
   async close(): Promise<void> {
-    this.tracker.close();
+    this.tracker.closeAll();
+    this.tracker.dispose();
     this.persistLearned();
     await this.log.close();
   }
 
   private onOutcome(id: string, patch: OutcomePatch): void {
-    this.log.update(id, patch);
+    this.countLabel(id, patch);
     const record = this.learning.get(id);
+    if (record || this.log.has(id)) this.log.update(id, patch);
     if (!record) return;
-    const next = applyPatch(record, patch);
+    const next = applyOutcomePatch(record, patch);
     // The kept text is final once the 30 s capture is in (or the record was closed without one).
     if (patch.captured !== undefined || patch.signal === 'closed') {
       this.learning.delete(id);
@@ -212,6 +239,22 @@ export class FeedbackService {
     if (!this.learnedDirty || !this.store?.usable) return;
     this.learnedDirty = false;
     writeLearned(this.store, this.learned);
+  }
+
+  private countLabel(id: string, patch: OutcomePatch): void {
+    const previous = this.labels.get(id);
+    if (!previous || (patch.label === undefined && patch.acceptedLength === undefined)) return;
+    const to = patch.label ?? previous.label;
+    const length = patch.acceptedLength ?? previous.acceptedLength;
+    const acceptedChars = Math.max(0, length - previous.acceptedLength);
+    if (to === previous.label && acceptedChars === 0) return;
+    this.labels.set(id, { label: to, acceptedLength: Math.max(length, previous.acceptedLength) });
+    this.options.onLabel?.({ from: previous.label, to, acceptedChars });
+  }
+
+  private rememberLabel(id: string, state: { label: FeedbackRecord['label']; acceptedLength: number }): void {
+    if (this.labels.size >= MAX_LEARNING) this.labels.delete(this.labels.keys().next().value!);
+    this.labels.set(id, state);
   }
 
   private rememberForLearning(record: FeedbackRecord): void {
@@ -275,4 +318,15 @@ function uriPath(uri: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** The live document as the tracker reads it (its text changes in place as edits arrive). */
+function trackedDocument(doc: OpenDocument): TrackedDocument {
+  return {
+    uri: doc.uri,
+    get version() {
+      return doc.version;
+    },
+    getText: () => doc.textDocument.getText(),
+  };
 }

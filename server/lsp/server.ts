@@ -7,11 +7,13 @@ import {
   type Hover,
   type CompletionList,
   type Connection,
+  type InitializeParams,
   type InitializeResult,
   type InlineCompletionList,
 } from 'vscode-languageserver/node';
+import { fileURLToPath } from 'node:url';
 import type { Settings } from '../config.js';
-import { DocumentStore } from '../documents/document-store.js';
+import { DocumentStore, type TextEdit } from '../documents/document-store.js';
 import { createEngine, type Engine } from '../engine/engine.js';
 import type { StderrLogger } from '../log.js';
 import { PACKAGE_VERSION } from '../paths.js';
@@ -72,6 +74,7 @@ export function startServer(connection: Connection, options: ServerOptions): Run
     settingsSync = new SettingsSync(connection, logger, notifier, features.workspaceConfiguration, (s) => applySettings(s));
     const settings = settingsSync.initial(params.initializationOptions);
     engine = createEngine({ settings, notifier, logger });
+    engine.setWorkspaceRoots(workspaceRoots(params));
     requests = new CompletionRequests(engine, documents, logger);
     registerCommands(connection, () => engine, codeActions);
     logger.info(`xencode ${PACKAGE_VERSION} for ${params.clientInfo?.name ?? 'an unnamed client'}; positions in ${features.encoding}`);
@@ -105,9 +108,10 @@ export function startServer(connection: Connection, options: ServerOptions): Run
   connection.onDidChangeTextDocument((params) => {
     if (!checkNotification('textDocument/didChange', DidChangeParams, params, logger)) return;
     const { textDocument, contentChanges } = params;
-    const doc = documents.change(textDocument.uri, textDocument.version ?? 0, contentChanges);
+    const edits: TextEdit[] = [];
+    const doc = documents.change(textDocument.uri, textDocument.version ?? 0, contentChanges, edits);
     if (!doc) logger.warn(`didChange for ${textDocument.uri}, which was never opened: ignored`);
-    else if (engine?.noticeEdit(doc).length) logger.debug(`an edit in ${doc.uri} took a shown completion: recorded as accepted`);
+    else if (engine?.edited(doc, edits).length) logger.debug(`an edit in ${doc.uri} took a shown completion: recorded as accepted`);
   });
   connection.onDidCloseTextDocument((params) => {
     if (!checkNotification('textDocument/didClose', DidCloseParams, params, logger)) return;
@@ -180,4 +184,18 @@ export function startServer(connection: Connection, options: ServerOptions): Run
   }
 
   return { close };
+}
+
+/** The workspace folders as paths (workspaceFolders, else the deprecated rootUri / rootPath). */
+function workspaceRoots(params: InitializeParams): string[] {
+  const uris = params.workspaceFolders?.map((f) => f.uri) ?? (params.rootUri ? [params.rootUri] : []);
+  const paths = uris.flatMap((uri) => {
+    try {
+      return uri.startsWith('file:') ? [fileURLToPath(uri)] : [];
+    } catch {
+      return [];
+    }
+  });
+  if (paths.length === 0 && typeof params.rootPath === 'string' && params.rootPath) paths.push(params.rootPath);
+  return paths;
 }
