@@ -42,16 +42,16 @@ export function registerFeedbackCommand(program: Command): void {
         if (!Number.isFinite(since)) return fail(`--since: not a date: ${options.since} (use ISO 8601, e.g. 2026-11-01)`);
       }
       await withLog(async (log) => {
-        const { exportRows } = await import('../feedback/export.js');
+        const { exportRows, newExportSummary } = await import('../feedback/export.js');
         const out: Writable = options.out ? createWriteStream(options.out, { mode: 0o600 }) : process.stdout;
-        const result = exportRows(log.records(since), { format: options.format as ExportFormat, since, language: options.language, model: options.model });
-        for (const row of result.rows) {
+        const summary = newExportSummary(options.format as ExportFormat);
+        const rows = exportRows(log.records(since), { format: options.format as ExportFormat, since, language: options.language, model: options.model }, summary);
+        for (const row of rows) {
           if (!out.write(`${JSON.stringify(row)}\n`)) await new Promise<void>((resolve) => out.once('drain', () => resolve()));
         }
         if (options.out) await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
-        const summary = result.summary();
         const skipped = Object.entries(summary.skipped as Record<string, number>).filter(([, n]) => n > 0).map(([why, n]) => `${n} ${why}`).join(', ');
-        process.stderr.write(`xencode: ${summary.rows} ${options.format} rows from ${summary.records} records${options.out ? ` to ${options.out}` : ''}${skipped ? `; skipped: ${skipped}` : ''}\n`);
+        process.stderr.write(`xencode: ${summary.rows} ${options.format} rows from ${summary.read} records${options.out ? ` to ${options.out}` : ''}${skipped ? `; skipped: ${skipped}` : ''}\n`);
       });
     });
 

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { statSync } from 'node:fs';
+import { chmodSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
@@ -61,6 +61,7 @@ export async function openLmdbStore(options: OpenStoreOptions): Promise<OpenStor
       if (probed) return refuse(probed, 'open');
     }
     const root = open<unknown, Key>({ path: file, ...ENV_OPTIONS });
+    keepPrivate(file);
     let store: LmdbStore;
     try {
       store = new LmdbStore(dataDir, file, root);
@@ -242,6 +243,20 @@ export class LmdbStore {
     this.message = describeStoreProblem(err, phase, this.file);
     for (const listener of this.listeners) listener(this.message);
     this.listeners.clear();
+  }
+}
+
+/**
+ * The store holds the user's code (cached answers, feedback records): readable by the user alone. LMDB creates its
+ * files with the process's umask (usually 0644); they are narrowed to 0600 on every open.
+ */
+function keepPrivate(file: string): void {
+  for (const path of [file, `${file}-lock`]) {
+    try {
+      chmodSync(path, 0o600);
+    } catch {
+      /* another user's file, or a read-only system: opening worked, so serving goes on */
+    }
   }
 }
 

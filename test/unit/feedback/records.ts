@@ -45,7 +45,7 @@ export function record(overrides: Partial<Writable<FeedbackRecord>> = {}): Feedb
     chosenLength: overrides.chosenLength ?? chosen?.length ?? 0,
     served: 'model',
     latencyMs: 200,
-    prompt: { prefix: 'function f() {\n  ', suffix: '\n}\n', header: '', imports: '' },
+    prompt: { prefix: 'function f() {\n  ', suffix: '\n}\n', header: '' },
     models: [model(chosenModel, chosen === undefined ? {} : { candidate: chosen })],
     level: 'full',
     label: 'ignored',
