@@ -18,7 +18,8 @@
  * 4. `Bearer` tokens and `Basic` credentials (Authorization headers).
  * 5. Values assigned to secret-like names (`password = "…"`, `"apiKey": "…"`, `SECRET_KEY=…`, `token: '…'`,
  *    `auth_token := "…"`), in the shapes of JS/TS, Python, Go, YAML, .env, .properties and shell. See
- *    `assignedSecretKind` and `valueLooksSecret` for what a secret-like name and a secret-looking value are.
+ *    `assignedSecretKind` and `valueLooksSecret` for what a secret-like name and a secret-looking value are; other
+ *    `…key` names (`encryption_key`) take high-entropy values only (`ENTROPY_*`).
  *
  * Zero false positives on ordinary code matters as much as recall: a redacted record teaches the model
  * placeholders where code should be. So values that read as words (labels, enum strings, lexer token names,
@@ -270,14 +271,20 @@ function redactUrlPasswords(text: string): Redacted {
 const BEARER = /(?<![A-Za-z0-9_-])(?<scheme>Bearer|bearer|BEARER)(?<space>[ \t]+)(?<token>[A-Za-z0-9._~+/-]{16,4096}=*)(?![A-Za-z0-9._~+/=-])/g;
 const BASIC = /(?<![A-Za-z0-9_-])(?<scheme>Basic|BASIC)(?<space>[ \t]+)(?<token>[A-Za-z0-9+/]{8,4096}={0,2})(?![A-Za-z0-9+/=])/g;
 
+/** Base64 of `user:password` (Basic credentials, `.npmrc`'s `_auth`): printable text with a colon. */
+function isBase64Credentials(value: string): boolean {
+  if (value.length < 8 || !/^[A-Za-z0-9+/]+={0,2}$/.test(value)) return false;
+  const decoded = Buffer.from(value, 'base64').toString('latin1');
+  return /^[\x20-\x7e]+$/.test(decoded) && /^[^:]+:[^:]/.test(decoded);
+}
+
 function redactAuthorization(text: string): Redacted {
   const bearer = replaceMatches(text, BEARER, (m) =>
     hasLetterAndDigit(m.groups!['token']!) ? `${m.groups!['scheme']}${m.groups!['space']}${redactedPlaceholder('bearer-token')}` : null,
   );
   const basic = replaceMatches(bearer.text, BASIC, (m) => {
     // Basic credentials are base64 of `user:password`: prose after the word "Basic" does not decode to that.
-    const decoded = Buffer.from(m.groups!['token']!, 'base64').toString('latin1');
-    if (!/^[\x20-\x7e]+$/.test(decoded) || !decoded.includes(':')) return null;
+    if (!isBase64Credentials(m.groups!['token']!)) return null;
     return `${m.groups!['scheme']}${m.groups!['space']}${redactedPlaceholder('basic-auth')}`;
   });
   return { text: basic.text, redactions: bearer.redactions + basic.redactions };
@@ -291,7 +298,7 @@ function redactAuthorization(text: string): Redacted {
  * - name: an identifier or dotted/dashed key (`password`, `db.password`, `x-api-key`, `this.token`), bare or quoted
  *   (`"apiKey"`, `['API_KEY']`), optionally after `--`; its start is pinned to the start of a word;
  * - an optional type annotation (`password: str =`, `apiKey: string =`);
- * - op: `=`, `:`, `:=`, `=>`, `?=` (not `==`, `=>` arrow bodies are not string literals anyway);
+ * - op: `=`, `:`, `:=` (Go), `=>` (PHP and Ruby hashes), `?=` (make); never `==`, `===` or `=~`;
  * - value: a string literal ("…", '…', `…` without interpolation, with Python's r/b/u prefixes), or a bare value
  *   up to a space or a code delimiter (kept only in line-shaped files: see `bareValueIsLine`).
  */
@@ -320,7 +327,7 @@ const PASSWORD_WORDS: ReadonlyMap<string, string> = new Map([
   ['creds', 'credential'],
 ]);
 
-/** Words after which the value is a token-like secret: short words with digits (`utf8`, `sha256`) don't count. */
+/** Words after which the value is a token-like secret: a word and a number (`utf8`, `mt19937`) doesn't count. */
 const TOKEN_WORDS: ReadonlyMap<string, string> = new Map([
   ['token', 'token'],
   ['auth', 'auth'],
@@ -390,7 +397,7 @@ const WORD_WITH_NUMBER = /^(?:[\p{L}\p{M}]+\p{Nd}+|\p{Nd}+[\p{L}\p{M}]+)$/u;
 /**
  * Whether a value reads as words rather than as a generated or chosen secret: every alphanumeric run of it is a
  * word (see WORD_SEGMENT). `"Password"`, `"keyword.operator"`, `"required|min:8"`, `"YOUR_API_KEY"` are wordish;
- * `"hunter2"`, `"P@ssw0rd"`, `"wJalrXUtnFEMI/K7MDENG"` are not. `strict`: also words with a short number.
+ * `"hunter2"`, `"P@ssw0rd"`, `"wJalrXUtnFEMI/K7MDENG"` are not. `strict`: a word and a number (`utf8`) are words too.
  */
 export function isWordish(value: string, strict: boolean): boolean {
   return value
@@ -438,7 +445,8 @@ const BARE_KEYWORDS = new Set(
  * rule). On an .env line (`envLine`), anything else but a keyword (`AUTH=none`) or joined-up words (`your_api_key`):
  * an .env file holds values, not code, and `DB_PASSWORD=sunshine` is a password. Elsewhere never short (< 4) or prose (has a space), and then by the
  * name's strength: password-like names take any value that is not wordish, token-like ones any value not wordish
- * in the strict sense, `…key` names high-entropy values only.
+ * in the strict sense (both also base64 credentials, which can be all letters), `…key` names high-entropy values
+ * only.
  */
 function valueLooksSecret(value: string, name: NameClass, envLine: boolean): boolean {
   if (/^[$%<]|\$\{|\{\{|^\{.*\}$|^#[0-9A-Fa-f]{3,8}$/.test(value)) return false;
@@ -451,9 +459,9 @@ function valueLooksSecret(value: string, name: NameClass, envLine: boolean): boo
   if (value.length < 4 || /\s/.test(value)) return false;
   switch (name.strength) {
     case 'password':
-      return !isWordish(value, false) || isHighEntropy(value);
+      return !isWordish(value, false) || isHighEntropy(value) || isBase64Credentials(value);
     case 'token':
-      return !isWordish(value, true) || isHighEntropy(value);
+      return !isWordish(value, true) || isHighEntropy(value) || isBase64Credentials(value);
     case 'key':
       return isHighEntropy(value);
   }

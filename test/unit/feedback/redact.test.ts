@@ -199,6 +199,8 @@ describe('redactSecrets: values assigned to secret-like names', () => {
     ['spring.datasource.password=Qx7!mZ2p', 'spring.datasource.password=<redacted:password>'],
     ['docker run -e MYSQL_ROOT_PASSWORD=r00tPa55 mysql', 'docker run -e MYSQL_ROOT_PASSWORD=<redacted:password> mysql'],
     ['mysql --password=Qx7mZ2p9 -u root', 'mysql --password=<redacted:password> -u root'],
+    // .npmrc: base64 of user:password, here all letters (no digit to give it away)
+    ['_auth=dXNlcjpwYXNz', '_auth=<redacted:auth>'], // base64("user:pass")
     // entropy rule for other …key names
     ['encryption_key = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b"', 'encryption_key = "<redacted:key>"'],
     ['const signingKey = "Xk3Lm9Vt2Rw7Yp4Nb1Hc6Jd0";', 'const signingKey = "<redacted:key>";'],
