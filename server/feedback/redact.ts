@@ -343,7 +343,8 @@ const TOKEN_WORDS: ReadonlyMap<string, string> = new Map([
 /** Last words that match as a suffix of a compound word too (`dbpassword`, `authtoken`, `APIKEY`). */
 const SUFFIX_WORDS = ['password', 'passwd', 'secret', 'token', 'apikey', 'accesskey', 'privatekey', 'secretkey'];
 
-type NameClass = { readonly kind: string; readonly strength: 'password' | 'token' | 'key' };
+/** How a secret-like name is judged: the placeholder kind, and how strict the value test is. */
+export type NameClass = { readonly kind: string; readonly strength: 'password' | 'token' | 'key' };
 
 /** A name's words, lower-cased: split at non-alphanumerics and camelCase humps, trailing digits dropped. */
 function nameWords(name: string): string[] {
