@@ -21,7 +21,10 @@ export function registerFeedbackCommand(program: Command): void {
       await withLog(async (log, store) => {
         const { feedbackStats, formatStatsTable } = await import('../feedback/stats.js');
         const { readLearned } = await import('../feedback/learned-state.js');
-        const stats = feedbackStats(log.records(), readLearned(store));
+        const { weightsReport } = await import('../feedback/hedge.js');
+        const { methodReport } = await import('../feedback/method-scores.js');
+        const learned = readLearned(store);
+        const stats = feedbackStats(log.records(), learned && { models: weightsReport(learned.weights), methods: methodReport(learned.methods) });
         process.stdout.write(options.json ? `${JSON.stringify(stats, null, 2)}\n` : `${formatStatsTable(stats)}\n`);
       });
     });

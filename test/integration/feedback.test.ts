@@ -91,7 +91,8 @@ describe('feedback through the server and the CLI', () => {
     expect(stats.byLanguage.typescript.shown).toBe(3);
     const table = cli('stats');
     expect(table.status).toBe(0);
-    expect(table.stdout).toMatch(/shown\s+3/);
+    expect(table.stdout).toMatch(/3 completions shown/);
+    expect(table.stdout).toMatch(/By language\n[\s\S]*typescript/);
   });
 
   it('exports SFT, KTO, DPO and full records with TRL columns, the prompt equal to what the model received', async () => {

@@ -10,7 +10,7 @@ describe('settings validation', () => {
     expect(settings.ensemble).toEqual({ method: 'hybrid', deadlineMs: 2000, samples: 1, rover: false });
     expect(settings.completion).toEqual({ maxTokens: 128, debounceMs: 0, contextChars: 6000, popupWaitMs: 400 });
     expect(settings.cache).toEqual({ enabled: true, maxEntries: 50000 });
-    expect(settings.feedback).toEqual({ enabled: true });
+    expect(settings.feedback).toEqual({ enabled: true, level: 'full', maxEvents: 100_000, maxDays: 90, minRecords: 20 });
     expect(settings.actions).toEqual({ models: [], maxTokens: 2048, timeoutMs: 120_000, contextChars: 3000 });
     expect(settings.hover).toEqual({ enabled: true, deadlineMs: 4000, maxTokens: 300 });
   });
