@@ -4,6 +4,7 @@ import { languageFor, parse, parseBudgetMs, type SyntaxLanguage, type Tree, type
 import { NativeGarbage, treeBytes } from './native-memory.js';
 import { offsetOf, positionOf, type Position, type PositionEncoding } from './position-encoding.js';
 import { silentLogger, type Logger } from '../log.js';
+import { narrowReplacement } from '../text/lines.js';
 
 /** Documents larger than this are served as plain text: parsing megabytes on each keystroke would stall typing. */
 export const MAX_PARSED_CHARS = 2 * 1024 * 1024;
@@ -143,7 +144,8 @@ export class DocumentStore {
     let treeEdited = false;
     for (const change of changes) {
       if (!('range' in change) || !change.range) {
-        edits?.push({ start: 0, end: doc.textDocument.getText().length, text: change.text });
+        // Full-sync editors send the whole text on every keystroke: narrowed, it is the keystroke.
+        edits?.push(narrowReplacement(doc.textDocument.getText(), change.text));
         doc.textDocument = TextDocument.update(doc.textDocument, [{ text: change.text }], version);
         fullReplace = true;
         continue;

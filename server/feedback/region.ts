@@ -82,21 +82,4 @@ export function followPoint(offset: number, edit: TextEdit): number {
   return Math.min(offset, edit.start + edit.text.length);
 }
 
-/**
- * The smallest single edit that turns `before` into `after` (their common start and end kept). A full-text
- * replacement, as editors with full document sync send on every keystroke, covers every region; narrowed it is
- * the keystroke, and regions away from it keep their place. Of several equally small edits (typing a character
- * next to the same character) the one furthest right is chosen.
- */
-export function narrowReplacement(before: string, after: string): TextEdit {
-  const shorter = Math.min(before.length, after.length);
-  let prefix = 0;
-  while (prefix < shorter && before.charCodeAt(prefix) === after.charCodeAt(prefix)) prefix++;
-  let suffix = 0;
-  while (
-    suffix < shorter - prefix &&
-    before.charCodeAt(before.length - 1 - suffix) === after.charCodeAt(after.length - 1 - suffix)
-  )
-    suffix++;
-  return { start: prefix, end: before.length - suffix, text: after.slice(prefix, after.length - suffix) };
-}
+export { narrowReplacement } from '../text/lines.js';
