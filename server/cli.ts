@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+// First: bounds V8's young generation before the other modules allocate.
+import './heap-tuning.js';
 import { Command } from 'commander';
 import { StderrLogger, routeConsoleToStderr } from './log.js';
 import { PACKAGE_VERSION } from './paths.js';

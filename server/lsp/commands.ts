@@ -1,6 +1,7 @@
 import { ErrorCodes, ResponseError, type Connection } from 'vscode-languageserver/node';
 import type { CodeActions } from './code-actions.js';
 import type { Engine } from '../engine/engine.js';
+import type { MemoryStats } from '../memory-stats.js';
 import { COMMANDS } from './capabilities.js';
 import { ExecuteCommandParams, checkRequest } from './params.js';
 
@@ -24,7 +25,12 @@ function idOfItem(item: unknown): string | undefined {
 }
 
 /** workspace/executeCommand, and the Copilot language server's feedback notifications so its clients work as-is. */
-export function registerCommands(connection: Connection, engine: () => Engine | undefined, actions: CodeActions): void {
+export function registerCommands(
+  connection: Connection,
+  engine: () => Engine | undefined,
+  actions: CodeActions,
+  memory: () => MemoryStats,
+): void {
   connection.onExecuteCommand((params, token, progress) => {
     checkRequest('workspace/executeCommand', ExecuteCommandParams, params);
     const e = engine();
@@ -37,7 +43,7 @@ export function registerCommands(connection: Connection, engine: () => Engine | 
       case COMMANDS.reject:
         return { recorded: e.reject(readId(params.arguments).id) };
       case COMMANDS.stats:
-        return e.stats();
+        return { ...e.stats(), memory: memory() };
       case COMMANDS.clearCache:
         return e.clearCache().then(() => ({ cleared: true }));
       case COMMANDS.runAction:

@@ -17,6 +17,7 @@ import { DocumentStore, type TextEdit } from '../documents/document-store.js';
 import { createEngine, type Engine } from '../engine/engine.js';
 import type { StderrLogger } from '../log.js';
 import { PACKAGE_VERSION } from '../paths.js';
+import { memoryStats } from '../memory-stats.js';
 import { resolveDataDir } from '../store/data-dir.js';
 import { readClientFeatures, serverCapabilities, type ClientFeatures } from './capabilities.js';
 import { CodeActions } from './code-actions.js';
@@ -76,7 +77,7 @@ export function startServer(connection: Connection, options: ServerOptions): Run
     engine = createEngine({ settings, notifier, logger });
     engine.setWorkspaceRoots(workspaceRoots(params));
     requests = new CompletionRequests(engine, documents, logger);
-    registerCommands(connection, () => engine, codeActions);
+    registerCommands(connection, () => engine, codeActions, () => memoryStats(documents));
     logger.info(`xencode ${PACKAGE_VERSION} for ${params.clientInfo?.name ?? 'an unnamed client'}; positions in ${features.encoding}`);
     return { capabilities: serverCapabilities(features), serverInfo: { name: 'xencode', version: PACKAGE_VERSION } };
   });

@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { LmdbStore } from './lmdb-store.js';
+import { MemoryTier } from './memory-tier.js';
 
 export interface CachedAnswer {
   text: string;
@@ -19,6 +20,8 @@ export interface CacheStats {
   evictions: number;
   /** Entries in the memory tier. */
   entries: number;
+  /** Estimated bytes of the memory tier (at most AnswerCacheOptions.memoryBytes). */
+  memoryBytes: number;
   diskEnabled: boolean;
   /** Over the last 1,024 hits of all kinds (memory, disk, typed-ahead), in microseconds. */
   hitLatencyUs: { p50: number; p99: number };
@@ -31,6 +34,8 @@ export interface CacheStats {
 export interface AnswerCacheOptions {
   /** Bound of each tier; 0 turns caching off. */
   maxEntries: number;
+  /** Bound of the memory tier in estimated bytes (default MEMORY_TIER_BYTES); the disk tier keeps maxEntries. */
+  memoryBytes?: number;
   ttlMs?: number;
   store?: LmdbStore;
   /** Told once when the disk tier turns itself off (disk full, damaged file); memory keeps working. */
@@ -44,6 +49,8 @@ export interface AnswerCacheOptions {
  */
 export const KEY_SCHEMA = 'v1:';
 export const DEFAULT_TTL_MS = 7 * 24 * 60 * 60 * 1000;
+/** The memory tier's default bound: some 6,000 completions (see memory-tier.ts). */
+export const MEMORY_TIER_BYTES = 4 * 1024 * 1024;
 
 /** What the answers db holds: the answer and when this cache stored it (TTL and age order use the cache's clock). */
 interface DiskRecord {
@@ -59,13 +66,13 @@ const LATENCY_WINDOW = 1024;
 const TRIM_BUDGET_MS = 8; // one maintenance slice on the main thread; more slices follow on later turns
 
 /**
- * Two tiers: a Map-based LRU in memory in front of LMDB's `answers` db. Reads are synchronous (the hit path is
+ * Two tiers: an LRU in memory (memory-tier.ts, within MEMORY_TIER_BYTES) in front of LMDB's `answers` db. Reads are synchronous (the hit path is
  * microseconds); disk writes are queued and committed off-thread. The disk tier is bounded by age order: an index
  * db `answers-age` keyed by [storedAt, key] lets a background slice remove the oldest entries cheaply. Several
  * processes may share the disk tier; each has its own memory tier.
  */
 export class AnswerCache {
-  private readonly memory = new Map<string, MemoryEntry>(); // insertion order = recency order
+  private readonly memory: MemoryTier<MemoryEntry>;
   private readonly maxEntries: number;
   private readonly ttlMs: number;
   private readonly now: () => number;
@@ -85,6 +92,7 @@ export class AnswerCache {
 
   constructor(options: AnswerCacheOptions) {
     this.maxEntries = Math.max(0, Math.floor(options.maxEntries));
+    this.memory = new MemoryTier(this.maxEntries, options.memoryBytes ?? MEMORY_TIER_BYTES);
     this.ttlMs = options.ttlMs ?? DEFAULT_TTL_MS;
     this.now = options.now ?? Date.now;
     this.checkEvery = Math.max(16, Math.ceil(this.maxEntries / 20));
@@ -107,15 +115,14 @@ export class AnswerCache {
     const record = options.record ?? true;
     const started = performance.now();
     const now = this.now();
-    const entry = this.memory.get(key);
+    const entry = this.memory.get(key); // now the most recent
     if (entry) {
-      this.memory.delete(key);
       if (now - entry.storedAt < this.ttlMs) {
-        this.memory.set(key, entry); // most recent last
         if (record) this.recordHit('memory', (performance.now() - started) * 1000);
         return { answer: entry.answer, tier: 'memory' };
       }
       // Expired here; another process may have stored a fresher answer on disk, so look there before deleting.
+      this.memory.delete(key);
     }
     if (this.diskOn()) {
       const stored = this.store?.get<DiskRecord>('answers', KEY_SCHEMA + key);
@@ -180,6 +187,7 @@ export class AnswerCache {
     return {
       ...this.counters,
       entries: this.memory.size,
+      memoryBytes: this.memory.bytes,
       diskEnabled: this.diskOn(),
       hitLatencyUs: { p50: at(0.5), p99: at(0.99) },
       diskEntries: this.diskOn() ? this.store?.count('answers') : undefined,
@@ -200,14 +208,7 @@ export class AnswerCache {
   }
 
   private remember(key: string, entry: MemoryEntry): void {
-    this.memory.set(key, entry);
-    if (this.memory.size > this.maxEntries) {
-      const oldest = this.memory.keys().next().value;
-      if (oldest !== undefined) {
-        this.memory.delete(oldest);
-        this.counters.evictions++;
-      }
-    }
+    this.counters.evictions += this.memory.set(key, entry, entryBytes(key, entry.answer));
   }
 
   private removeFromDisk(key: string, storedAt: number): void {
@@ -313,6 +314,17 @@ export class AnswerCache {
 function isDiskRecord(value: unknown): value is DiskRecord {
   const record = value as DiskRecord | undefined;
   return typeof record === 'object' && record !== null && typeof record.s === 'number' && typeof record.a?.text === 'string';
+}
+
+/**
+ * What an entry takes in V8's heap, estimated on the safe side: two bytes a character (strings with a character
+ * beyond Latin-1 take two), plus the Map slot, the entry and answer objects, the array and the string headers
+ * (measured: ~560 bytes for a 117-character answer, estimated 660).
+ */
+function entryBytes(key: string, answer: CachedAnswer): number {
+  let chars = key.length + answer.text.length + answer.model.length + answer.method.length + answer.rule.length;
+  for (const model of answer.agreeing) chars += model.length;
+  return 256 + 2 * chars;
 }
 
 function round2(value: number): number {

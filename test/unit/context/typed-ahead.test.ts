@@ -158,3 +158,24 @@ describe('typed-ahead reuse', () => {
     expect(small.match(b.doc, b.context)?.rest).toBe(' // b');
   });
 });
+
+describe('TypedAheadTracker memory', () => {
+  it('keeps its windows, not the document versions they were cut from', async () => {
+    const v8 = await import('node:v8');
+    const vm = await import('node:vm');
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as () => void;
+    const tracker = new TypedAheadTracker(64);
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    for (let i = 0; i < 32; i++) {
+      // A 1 MB document version, gone once the loop moves on; only its 2 × 6,000-character windows are remembered.
+      const text = `// version ${i}\n`.padEnd(1_000_000, 'const a = 1;\n');
+      tracker.remember(`file:///d${i}.ts`, 500_000, text.slice(494_000, 500_000), { text: 'b = 2;' }, text.slice(500_000, 506_000));
+    }
+    gc();
+    // Kept views would hold the 32 MB of versions; the windows are under 0.5 MB.
+    expect(process.memoryUsage().heapUsed - before).toBeLessThan(8 * 1024 * 1024);
+    expect(tracker.size).toBe(32);
+  });
+});

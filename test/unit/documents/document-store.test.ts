@@ -99,18 +99,38 @@ describe('DocumentStore tree budget', () => {
 });
 
 describe('NativeGarbage', () => {
-  it('collects at once for dropped trees past the threshold, and after a quiet moment for edits', async () => {
+  const nextTurn = () => new Promise((r) => setImmediate(r));
+
+  it('collects on the next turn for dropped trees past the threshold, and after a quiet moment for edits', async () => {
     const { NativeGarbage } = await import('../../../server/documents/native-memory.js');
     let collected = 0;
     const garbage = new NativeGarbage(() => collected++, 100, 20);
     garbage.add(60, true);
+    await nextTurn();
     expect(collected).toBe(0); // below the threshold
     garbage.add(60, true);
-    expect(collected).toBe(1); // whole trees: at once
+    garbage.add(60, true); // several trees dropped in one turn: one collection
+    expect(collected).toBe(0); // not inside the request that dropped them
+    await nextTurn();
+    expect(collected).toBe(1); // whole trees: on the next turn
     garbage.add(150); // edits: later, when quiet
+    await nextTurn();
     expect(collected).toBe(1);
     await new Promise((r) => setTimeout(r, 60));
     expect(collected).toBe(2);
+  });
+
+  it('by default tolerates the dropped trees of three 2,000-line files, and collects at the fourth', async () => {
+    const { NativeGarbage, treeBytes } = await import('../../../server/documents/native-memory.js');
+    let collected = 0;
+    const garbage = new NativeGarbage(() => collected++);
+    const tree = treeBytes(65_000); // a 2,000-line TypeScript file (bench/startup's)
+    for (let i = 0; i < 3; i++) garbage.add(tree, true);
+    await nextTurn();
+    expect(collected).toBe(0);
+    garbage.add(tree, true);
+    await nextTurn();
+    expect(collected).toBe(1);
   });
 });
 

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { AnswerCache, KEY_SCHEMA } from '../../../server/store/answer-cache.js';
+import { AnswerCache, KEY_SCHEMA, MEMORY_TIER_BYTES } from '../../../server/store/answer-cache.js';
 import { openLmdbStore, type LmdbStore } from '../../../server/store/lmdb-store.js';
 import { answer, cleanupTempDirs, tempDir } from './helpers.js';
 
@@ -38,6 +38,25 @@ describe('AnswerCache, memory tier', () => {
     expect(cache.get('c')).toBeUndefined();
     expect(['a', 'd', 'e'].map((k) => cache.get(k)?.answer.text)).toEqual(['a', 'd', 'e']);
     expect(cache.stats()).toMatchObject({ evictions: 2, entries: 3 });
+  });
+
+  it('bounds the memory tier by bytes: a long session keeps only its recent answers in memory', () => {
+    const cache = new AnswerCache({ maxEntries: 50_000, memoryBytes: 64 * 1024 });
+    const text = 'const value = compute(input, 42);\n'.repeat(4); // 136 characters, a typical completion
+    for (let i = 0; i < 1000; i++) cache.set(`key-${i}`, answer(`${i} ${text}`));
+    const stats = cache.stats();
+    expect(stats.memoryBytes).toBeLessThanOrEqual(64 * 1024);
+    expect(stats.entries).toBeLessThan(200); // some 600 bytes each, estimated on the safe side
+    expect(stats.evictions).toBe(1000 - stats.entries);
+    expect(cache.get('key-999')?.tier).toBe('memory');
+    expect(cache.get('key-0')).toBeUndefined();
+  });
+
+  it('by default keeps at most MEMORY_TIER_BYTES in memory', () => {
+    const cache = new AnswerCache({ maxEntries: 50_000 });
+    for (let i = 0; i < 20_000; i++) cache.set(`key-${i}`, answer(`${i} ${'x'.repeat(200)}`));
+    expect(cache.stats().memoryBytes).toBeLessThanOrEqual(MEMORY_TIER_BYTES);
+    expect(cache.stats().entries).toBeLessThan(20_000);
   });
 
   it('expires entries after the TTL (injected clock)', () => {
@@ -138,6 +157,17 @@ describe('AnswerCache on LMDB', () => {
     expect(cache.get('a')).toBeUndefined();
     expect(store.get('answers', `${KEY_SCHEMA}b`)).toBeUndefined();
     expect(cache.stats()).toMatchObject({ entries: 0, diskEntries: 0 });
+    await cache.close();
+  });
+
+  it('answers from disk what the memory tier let go (the disk tier keeps maxEntries)', async () => {
+    const store = await openStore(tempDir());
+    const cache = new AnswerCache({ maxEntries: 1000, memoryBytes: 8 * 1024, store });
+    for (let i = 0; i < 100; i++) cache.set(`key-${i}`, answer(`answer ${i}`));
+    await store.settled();
+    expect(cache.stats().entries).toBeLessThan(100);
+    expect(cache.get('key-0')).toEqual({ answer: answer('answer 0'), tier: 'disk' });
+    expect(cache.get('key-0')?.tier).toBe('memory'); // promoted again
     await cache.close();
   });
 

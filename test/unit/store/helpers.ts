@@ -43,7 +43,7 @@ export function transpiledStoreDir(): string {
   const lmdbCjs = createRequire(import.meta.url).resolve('lmdb');
   const lmdbUrl = pathToFileURL(lmdbCjs).href.replace(/dist\/index\.cjs$/, 'node-index.js');
   const source = fileURLToPath(new URL('../../../server/store/', import.meta.url));
-  for (const name of ['data-dir', 'lmdb-store', 'answer-cache']) {
+  for (const name of ['data-dir', 'lmdb-store', 'memory-tier', 'answer-cache']) {
     const code = ts.transpileModule(readFileSync(join(source, `${name}.ts`), 'utf8'), {
       compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022 },
     }).outputText;
