@@ -20,8 +20,8 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { PACKAGE_ROOT } from '../../server/paths.js';
 import { describeRequest, OllamaStub, type RecordedRequest, type StubModel } from '../support/ollama-stub.js';
 import { ensureEditors } from './support/editors.js';
+import { CLI, waitForFeedback } from './support/feedback.js';
 
-const CLI = join(PACKAGE_ROOT, 'dist', 'server', 'cli.js');
 const CLIENT_LANGUAGES = join(PACKAGE_ROOT, 'clients', 'helix', 'languages.toml');
 
 const FIM = 'qwen2.5-coder:1.5b-base';
@@ -288,6 +288,9 @@ afterEach(async () => {
   dir = '';
 });
 
+/** The XENCODE_DATA_DIR the languages.toml gives the server Helix starts (one per test: `dir` is a fresh mkdtemp). */
+const dataDir = () => join(dir, 'data');
+
 /** A workspace with calc.ts, the stand-in with these models, and Helix editing calc.ts. */
 async function start(source: string, models: StubModel[], extraSettings?: string): Promise<{ stub: OllamaStub; helix: HelixSession }> {
   dir = mkdtempSync(join(tmpdir(), 'xencode-e2e-hx-'));
@@ -299,7 +302,7 @@ async function start(source: string, models: StubModel[], extraSettings?: string
   await stub.start();
   writeFileSync(
     join(dir, 'config', 'helix', 'languages.toml'),
-    helixLanguages({ ollama: stub.url, dataDir: join(dir, 'data'), otherServer, extraSettings }),
+    helixLanguages({ ollama: stub.url, dataDir: dataDir(), otherServer, extraSettings }),
   );
   const config = join(dir, 'config.toml');
   writeFileSync(config, '[editor]\nidle-timeout = 50\ncompletion-timeout = 50\n');
@@ -320,6 +323,10 @@ describe('Helix 25.01 with clients/helix/languages.toml', () => {
     const fim = fimRequests(stub);
     expect(fim.length).toBeGreaterThanOrEqual(1);
     expect(fim.at(-1)!.body.prompt).toContain('const total = ');
+    // The server Helix started records the item it offered: `xencode feedback stats` on its data directory, while
+    // it runs, shows it, not yet accepted.
+    const shown = await waitForFeedback(dataDir(), (s) => s.shown >= 1, 'the shown completion');
+    expect(shown).toMatchObject({ accepted: 0, partlyAccepted: 0, rejected: 0 });
 
     // Tab selects the next item and previews it in the buffer; Enter accepts the selected one.
     const rows = pane.split('\n');
@@ -333,6 +340,11 @@ describe('Helix 25.01 with clients/helix/languages.toml', () => {
     expect(helix.line(3).trimEnd()).toBe('  return total;');
     // Helix never runs the item's command: the server records the accept from the edit that inserted it.
     await helix.waitForLog(/took a shown completion: recorded as accepted/, 'the accept recorded from the edit');
+    // …and the feedback store has the accept (committed within the 250 ms flush window).
+    const accepted = await waitForFeedback(dataDir(), (s) => s.accepted >= 1, 'the accept');
+    expect(accepted).toMatchObject({ accepted: 1, partlyAccepted: 0, rejected: 0 });
+    expect(accepted.byLanguage.typescript).toMatchObject({ accepted: 1 });
+    expect(accepted.byModel[FIM]).toMatchObject({ accepted: 1 });
   });
 
   it('does not hold up the popup for a slow model: the other server shows at once, the AI item on the next trigger', async () => {

@@ -12,8 +12,8 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { PACKAGE_ROOT, PACKAGE_VERSION } from '../../server/paths.js';
 import { OllamaStub, type StubModel } from '../support/ollama-stub.js';
 import { editorPath, ensureEditors, type EditorName } from './support/editors.js';
+import { CLI, feedbackStats } from './support/feedback.js';
 
-const CLI = join(PACKAGE_ROOT, 'dist', 'server', 'cli.js');
 const PLUGIN = join(PACKAGE_ROOT, 'clients', 'neovim');
 const HARNESS = join(PACKAGE_ROOT, 'test', 'e2e', 'neovim', 'harness.lua');
 
@@ -224,6 +224,7 @@ async function runNeovim(options: RunOptions): Promise<RunResult> {
     script,
     [
       `local H = dofile(${luaString(HARNESS)})`,
+      `H.xencode = ${lua([process.execPath, CLI])}`,
       `H.run({ result = ${luaString(resultPath)}, timeout_ms = ${STEPS_TIMEOUT_MS}, steps = {`,
       options.attach === false
         ? ''
@@ -321,6 +322,17 @@ function waitStats(name: string, predicate: string): string {
     describe = function() return H.stats() end },`;
 }
 
+/**
+ * Waits until `xencode feedback stats --json` (the CLI, run from Neovim while the server it started runs, on the
+ * same XENCODE_DATA_DIR) satisfies the Lua predicate over `f`; stores the stats. Only runs begun in this step count.
+ */
+function waitFeedback(name: string, predicate: string): string {
+  return `
+  { name = ${luaString(name)}, run = function() H.feedback_reset() end,
+    wait = function() local f = H.feedback_stats(); if f and (${predicate}) then return f end end,
+    describe = function() return H.feedback_describe() end },`;
+}
+
 const NATIVE_NS = 'nvim.lsp.inline_completion';
 const PLUGIN_NS = 'xencode.ghost';
 
@@ -339,10 +351,13 @@ describe('Neovim 0.12', () => {
   { name = 'mode', run = function() return { ghost = require('xencode').ghost_mode(), native = vim.lsp.inline_completion ~= nil } end },
   ${enterInsert('insert', RETURN_LINE, 0, 'A')}
   ${waitGhost('ghost', NATIVE_NS)}
+  ${waitFeedback('disk_shown', 'f.shown >= 1')}
   ${feedThenLine('word', '<M-Right>', RETURN_LINE, '  return Math')}
   ${waitGhost('rest', NATIVE_NS, 'm.virt_text == ".max(a, b);"')}
+  ${waitFeedback('disk_partly', 'f.partlyAccepted >= 1')}
   ${feedThenLine('tab', '<Tab>', RETURN_LINE, '  return Math.max(a, b);')}
   ${waitStats('stats', 's.feedback.accepted >= 1 and s.feedback.partiallyAccepted >= 1')}
+  ${waitFeedback('disk_accepted', 'f.accepted >= 1')}
   { name = 'normal', run = function() H.feed('<Esc>', 'n') end, wait = function() return H.mode() == 'n' end },
   ${enterInsert('insert2', BIGGEST_LINE, BIGGEST_COL, 'i')}
   ${waitGhost('ghost2', NATIVE_NS)}
@@ -350,6 +365,7 @@ describe('Neovim 0.12', () => {
       if #H.extmarks(${luaString(NATIVE_NS)}) == 0 then return { line = H.line(${BIGGEST_LINE}), mode = H.mode() } end
     end },
   ${waitStats('rejected', 's.feedback.rejected >= 1')}
+  ${waitFeedback('disk_rejected', 'f.rejected >= 1')}
   { name = 'buffer', run = function() return H.text() end },`,
     });
     expect(result.data.mode).toEqual({ ghost: 'native', native: true });
@@ -364,6 +380,19 @@ describe('Neovim 0.12', () => {
     expect(result.data.dismissed).toEqual({ line: 'export const biggest = Math.max();', mode: 'i' });
     expect(result.data.rejected.feedback).toMatchObject({ accepted: 1, partiallyAccepted: 1, rejected: 1 });
     expect(stub!.generateRequests(FIM).length).toBeGreaterThanOrEqual(1);
+    // The same outcomes in the feedback store, read by `xencode feedback stats --json` while the server ran: the
+    // shown record before any key, the word (its own record: Neovim asks again after it), the <Tab>, the dismiss.
+    expect(result.data.disk_shown.shown).toBeGreaterThanOrEqual(1);
+    expect(result.data.disk_shown).toMatchObject({ accepted: 0, partlyAccepted: 0, rejected: 0 });
+    expect(result.data.disk_partly).toMatchObject({ accepted: 0, partlyAccepted: 1, rejected: 0 });
+    expect(result.data.disk_accepted).toMatchObject({ accepted: 1, partlyAccepted: 1, rejected: 0 });
+    expect(result.data.disk_accepted.byLanguage.typescript).toMatchObject({ accepted: 1, partlyAccepted: 1 });
+    expect(result.data.disk_accepted.byModel[FIM]).toMatchObject({ accepted: 1 });
+    expect(result.data.disk_rejected).toMatchObject({ accepted: 1, partlyAccepted: 1, rejected: 1 });
+    // And on disk after Neovim quit (and stopped the server): the data directory the test gave it.
+    const after = await feedbackStats(workspace!.data);
+    expect(after).toMatchObject({ accepted: 1, partlyAccepted: 1, rejected: 1 });
+    expect(after.shown).toBeGreaterThanOrEqual(2);
   });
 
   it('puts the AI item in the completion popup (omnifunc); choosing it inserts the whole answer once and reports the accept', async () => {
@@ -493,9 +522,11 @@ function pluginGhostSteps(): string {
   { name = 'mode', run = function() return { ghost = require('xencode').ghost_mode() } end },
   ${enterInsert('insert', RETURN_LINE, 0, 'A')}
   ${waitGhost('ghost', PLUGIN_NS)}
+  ${waitFeedback('disk_shown', 'f.shown >= 1')}
   ${feedThenLine('word', '<M-Right>', RETURN_LINE, '  return Math')}
   ${waitGhost('rest', PLUGIN_NS, 'm.virt_text == ".max(a, b);"')}
   ${waitStats('partial', 's.feedback.partiallyAccepted >= 1')}
+  ${waitFeedback('disk_partly', 'f.partlyAccepted >= 1')}
   ${feedThenLine('tab', '<Tab>', RETURN_LINE, '  return Math.max(a, b);')}
   { name = 'cleared', wait = function() return #H.extmarks(${luaString(PLUGIN_NS)}) == 0 end },
   { name = 'normal', run = function() H.feed('<Esc>', 'n') end, wait = function() return H.mode() == 'n' end },
@@ -507,6 +538,7 @@ function pluginGhostSteps(): string {
   ${waitGhost('ghost3', PLUGIN_NS)}
   ${feedThenLine('tab3', '<Tab>', GREETING_LINE, `${GREETING_PREFIX}name;`)}
   ${waitStats('stats', 's.feedback.accepted >= 3')}
+  ${waitFeedback('disk_accepted', 'f.accepted >= 3')}
   { name = 'buffer', run = function() return H.text() end },`;
 }
 
@@ -527,6 +559,13 @@ function checkPluginGhost(result: RunResult): void {
   expect(result.data.ghost3).toMatchObject({ row: GREETING_LINE - 1, col: GREETING_COL, virt_text: 'name' });
   expect(result.data.tab3.cursor).toEqual([GREETING_LINE, GREETING_COL + 'name'.length]);
   expect(result.data.stats.feedback).toMatchObject({ accepted: 3, partiallyAccepted: 0, acceptedChars: 'Math.max(a, b);'.length + '1, 2'.length + 'name'.length });
+  // The feedback store, through `xencode feedback stats --json` while the server ran: shown before any key; the
+  // word a partial accept; after <Tab> the same record an accept.
+  expect(result.data.disk_shown.shown).toBeGreaterThanOrEqual(1);
+  expect(result.data.disk_shown).toMatchObject({ accepted: 0, partlyAccepted: 0, rejected: 0 });
+  expect(result.data.disk_partly).toMatchObject({ accepted: 0, partlyAccepted: 1 });
+  expect(result.data.disk_accepted).toMatchObject({ accepted: 3, partlyAccepted: 0, rejected: 0 });
+  expect(result.data.disk_accepted.byLanguage.typescript).toMatchObject({ accepted: 3 });
   expect(result.data.buffer).toBe(
     SOURCE.replace('  return \n', '  return Math.max(a, b);\n')
       .replace('Math.max();', 'Math.max(1, 2);')

@@ -38,6 +38,54 @@ function H.stats()
   return H.request('workspace/executeCommand', { command = 'xencode.stats' })
 end
 
+--- The `xencode` CLI as a command list ({ node, cli.js }): set by the test script. It runs with Neovim's environment,
+--- so on the XENCODE_DATA_DIR of the server Neovim started.
+H.xencode = nil
+
+local cli = { generation = 0, running = false, last = nil, error = nil, runs = 0 }
+
+--- Forgets the stats read so far: H.feedback_stats() returns nil until a run started after this one has finished.
+function H.feedback_reset()
+  cli.generation = cli.generation + 1
+  cli.last = nil
+  cli.error = nil
+end
+
+--- `xencode feedback stats --json`, run in the background (the main loop goes on, and with it the LSP client):
+--- starts a run when none is in flight and returns the decoded stats of the latest finished one, or nil.
+function H.feedback_stats()
+  if not cli.running then
+    cli.running = true
+    cli.runs = cli.runs + 1
+    local generation = cli.generation
+    local cmd = vim.list_extend(vim.deepcopy(assert(H.xencode, 'H.xencode is not set')), { 'feedback', 'stats', '--json' })
+    vim.system(cmd, { text = true }, vim.schedule_wrap(function(out)
+      cli.running = false
+      if generation ~= cli.generation then
+        return
+      end
+      if out.code ~= 0 then
+        cli.error = ('exit %s: %s'):format(out.code, out.stderr)
+        return
+      end
+      local ok, decoded = pcall(vim.json.decode, out.stdout)
+      if ok then
+        cli.last = decoded
+      else
+        cli.error = ('not JSON: %s'):format(out.stdout)
+      end
+    end))
+  end
+  return cli.last
+end
+
+--- What the feedback waits saw, for a timeout's report.
+function H.feedback_describe()
+  local last = cli.last
+  local counts = last and { shown = last.shown, accepted = last.accepted, partlyAccepted = last.partlyAccepted, rejected = last.rejected, ignored = last.ignored }
+  return { last = counts, error = cli.error, runs = cli.runs, running = cli.running }
+end
+
 function H.line(lnum)
   return api.nvim_buf_get_lines(0, lnum - 1, lnum, false)[1]
 end
