@@ -439,5 +439,7 @@ function countLabel(statistics: EngineStatistics, change: LabelChange): void {
   // Partial accepts that end up taking all of it (word by word) count as an accept.
   else if (change.from === 'partlyAccepted' && change.to === 'accepted') statistics.completedPartialAccept();
   if (change.to === 'rejected' && change.from !== 'rejected') statistics.rejected();
+  // An explicit accept wins over a rejection: the label, and so the counters, say accepted only.
+  else if (change.from === 'rejected' && change.to !== 'rejected') statistics.unrejected();
   statistics.acceptedChars(change.acceptedChars);
 }

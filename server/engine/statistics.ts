@@ -33,6 +33,8 @@ export interface EngineStats {
   actionModels: Record<string, ModelStats>;
   /** Answer cache: hits per tier, typed-ahead, misses, evictions, hit latency; runs shared by identical requests. */
   cache?: CacheStats & { sharedRuns: number };
+  /** The feedback recording (FeedbackService.stats): on or off, level, counters, learned weights and methods. */
+  recording?: Record<string, unknown>;
 }
 
 /** Counters behind `xencode.stats`. */
@@ -73,6 +75,10 @@ export class EngineStatistics {
   }
   rejected(): void {
     this.feedback.rejected++;
+  }
+  /** A rejected completion was accepted after all (an explicit accept wins over a rejection): no longer rejected. */
+  unrejected(): void {
+    this.feedback.rejected--;
   }
 
   /** Records one completion's model calls; `winners` are the models that agreed with the answer given. */

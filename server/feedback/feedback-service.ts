@@ -75,8 +75,8 @@ export class FeedbackService {
   private store: LmdbStore | undefined;
   private learned: LearnedState = emptyLearned();
   private learnedDirty = false;
-  /** Shown records not yet labelled for learning, with their patches so far. */
-  private readonly learning = new Map<string, FeedbackRecord>();
+  /** Shown records not yet labelled for learning, with their patches so far, and the document they were shown in. */
+  private readonly learning = new Map<string, { record: FeedbackRecord; uri: string }>();
   /** The label and taken length of recent suggestions, for the session counters. */
   private readonly labels = new Map<string, { label: FeedbackRecord['label']; acceptedLength: number }>();
   readonly counters = { shown: 0, ignoredFiles: 0, redactions: 0, learnedFrom: 0 };
@@ -150,7 +150,7 @@ export class FeedbackService {
     };
     this.counters.shown++;
     this.log.add(record);
-    this.rememberForLearning(record);
+    this.rememberForLearning(record, doc.uri);
   }
 
   accept(id: string, acceptedLength?: number): boolean {
@@ -168,6 +168,9 @@ export class FeedbackService {
 
   closed(uri: string): void {
     this.tracker.closed(uri);
+    // No capture comes for the document's records any more: what they hold is final (an accept closed within its
+    // 30 s teaches its accepted text). The tracker sends 'closed' only for the undecided ones.
+    this.learnClosed(uri);
   }
 
   /** Learned fusion weights for the models of a language (undefined until it has enough labelled records). */
@@ -208,21 +211,31 @@ export class FeedbackService {
   async close(): Promise<void> {
     this.tracker.closeAll();
     this.tracker.dispose();
+    this.learnClosed();
     this.persistLearned();
     await this.log.close();
   }
 
   private onOutcome(id: string, patch: OutcomePatch): void {
     this.countLabel(id, patch);
-    const record = this.learning.get(id);
-    if (record || this.log.has(id)) this.log.update(id, patch);
-    if (!record) return;
-    const next = applyOutcomePatch(record, patch);
+    const entry = this.learning.get(id);
+    if (entry || this.log.has(id)) this.log.update(id, patch);
+    if (!entry) return;
+    const next = applyOutcomePatch(entry.record, patch);
     // The kept text is final once the 30 s capture is in (or the record was closed without one).
     if (patch.captured !== undefined || patch.signal === 'closed') {
       this.learning.delete(id);
       this.learn(next);
-    } else this.learning.set(id, next);
+    } else this.learning.set(id, { record: next, uri: entry.uri });
+  }
+
+  /** Learns from the records still waiting for their capture in the document of `uri` (every document: all). */
+  private learnClosed(uri?: string): void {
+    for (const [id, entry] of this.learning) {
+      if (uri !== undefined && entry.uri !== uri) continue;
+      this.learning.delete(id);
+      this.learn(entry.record);
+    }
   }
 
   private learn(record: FeedbackRecord): void {
@@ -257,9 +270,9 @@ export class FeedbackService {
     this.labels.set(id, state);
   }
 
-  private rememberForLearning(record: FeedbackRecord): void {
+  private rememberForLearning(record: FeedbackRecord, uri: string): void {
     if (this.learning.size >= MAX_LEARNING) this.learning.delete(this.learning.keys().next().value!);
-    this.learning.set(record.id, record);
+    this.learning.set(record.id, { record, uri });
   }
 
   private logOptions() {
