@@ -63,6 +63,9 @@ export interface LabelChange {
   readonly acceptedChars: number;
 }
 
+/** How long a file's ignore verdict is reused (the ignore rules re-read changed ignore files as often). */
+const FILE_FACTS_MS = 2_000;
+
 /** Records kept in memory until their capture (30 s) has taught the learner. */
 const MAX_LEARNING = 2_000;
 
@@ -72,6 +75,7 @@ export class FeedbackService {
   private readonly now: () => number;
   private ignore = new IgnoreRules([]);
   private roots: string[] = [];
+  private readonly files = new Map<string, { ignored: boolean; file: string; at: number }>();
   private store: LmdbStore | undefined;
   private learned: LearnedState = emptyLearned();
   private learnedDirty = false;
@@ -97,6 +101,22 @@ export class FeedbackService {
   setWorkspaceRoots(roots: readonly string[]): void {
     this.roots = [...roots];
     this.ignore = new IgnoreRules(this.roots);
+    this.files.clear();
+  }
+
+  /**
+   * Whether a document's file is ignored, and its workspace-relative path: asked on every shown completion, so
+   * kept per URI for as long as the ignore rules would not look at the disk again anyway.
+   */
+  private fileFacts(uri: string): { ignored: boolean; file: string } {
+    const now = this.now();
+    const known = this.files.get(uri);
+    if (known && now - known.at < FILE_FACTS_MS) return known;
+    const path = uriPath(uri);
+    const facts = { ignored: path !== undefined && this.ignore.isIgnored(path), file: workspaceRelativePath(uri, this.roots), at: now };
+    if (this.files.size >= MAX_LEARNING) this.files.delete(this.files.keys().next().value!);
+    this.files.set(uri, facts);
+    return facts;
   }
 
   settingsChanged(): void {
@@ -112,8 +132,7 @@ export class FeedbackService {
     const { context } = answer;
     const level = this.options.settings().feedback.level;
     this.rememberLabel(answer.id, { label: 'ignored', acceptedLength: 0 });
-    const path = uriPath(doc.uri);
-    const ignored = path !== undefined && this.ignore.isIgnored(path);
+    const { ignored } = this.fileFacts(doc.uri);
     if (ignored) this.counters.ignoredFiles++;
     // Tracked even when nothing is recorded: the session's accept counts come from the same signals.
     const record = this.enabled && !ignored;
@@ -134,7 +153,7 @@ export class FeedbackService {
       id: answer.id,
       time: this.now(),
       language: doc.languageId,
-      file: workspaceRelativePath(doc.uri, this.roots),
+      file: this.fileFacts(doc.uri).file,
       ...(answer.astHash ? { astHash: answer.astHash } : {}),
       method: answer.method,
       rule: answer.rule,
