@@ -24,6 +24,8 @@ export interface FeedbackLogOptions {
 }
 
 export const DEFAULT_FLUSH_MS = 250;
+/** Records per transaction (and per turn of the event loop). */
+const FLUSH_SLICE = 8;
 /** Pending events kept while no store is attached (the store opens after start-up); older ones are dropped. */
 const MAX_QUEUED = 5_000;
 const TRIM_SLICE = 500;
@@ -37,6 +39,7 @@ export class FeedbackLog {
   private readonly pendingRecords = new Map<string, FeedbackRecord>();
   private readonly pendingPatches = new Map<string, OutcomePatch[]>();
   private timer: NodeJS.Timeout | undefined;
+  private sliceQueued = false;
   private readonly flushMs: number;
   private readonly now: () => number;
   private writesSinceTrim = 0;
@@ -80,17 +83,46 @@ export class FeedbackLog {
     this.schedule();
   }
 
-  /** Commits what is queued, as one transaction. */
+  /**
+   * Commits what is queued, FLUSH_SLICE records to a transaction, the next slice on the next turn: preparing a
+   * record (redaction) takes a fraction of a millisecond, and a request arriving meanwhile waits for the slice.
+   */
   flush(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    if (this.flushSlice() && !this.sliceQueued) {
+      this.sliceQueued = true;
+      setImmediate(() => {
+        this.sliceQueued = false;
+        this.flush();
+      }).unref();
+    }
+  }
+
+  /** Commits everything queued now (at close). */
+  flushAll(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    while (this.flushSlice()) {
+      /* every slice */
+    }
+  }
+
+  /** Commits one slice; true when more is queued. */
+  private flushSlice(): boolean {
     const store = this.store;
-    if (!store?.usable || (this.pendingRecords.size === 0 && this.pendingPatches.size === 0)) return;
+    if (!store?.usable || (this.pendingRecords.size === 0 && this.pendingPatches.size === 0)) return false;
     const prepare = this.options.prepare;
-    const records = [...this.pendingRecords.values()];
-    const patches = [...this.pendingPatches];
-    this.pendingRecords.clear();
-    this.pendingPatches.clear();
+    const records: FeedbackRecord[] = [];
+    for (const record of this.pendingRecords.values()) {
+      if (records.length >= FLUSH_SLICE) break;
+      records.push(record);
+    }
+    for (const record of records) this.pendingRecords.delete(record.id);
+    const inSlice = new Set(records.map((r) => r.id));
+    // Patches of records still queued wait for their record's slice.
+    const patches = [...this.pendingPatches].filter(([id]) => inSlice.has(id) || !this.pendingRecords.has(id));
+    for (const [id] of patches) this.pendingPatches.delete(id);
     const written = new Map<string, FeedbackRecord>();
     for (const record of records) written.set(record.id, prepare ? prepare.record(record) : record);
     store.batch(() => {
@@ -119,6 +151,7 @@ export class FeedbackLog {
     this.counters.recorded += records.length;
     this.writesSinceTrim += records.length;
     if (this.writesSinceTrim >= TRIM_SLICE / 5) this.trim();
+    return this.pendingRecords.size > 0 || this.pendingPatches.size > 0;
   }
 
   /** Removes records past `maxDays` and beyond `maxEvents`, oldest first, a slice at a time. */
@@ -185,7 +218,7 @@ export class FeedbackLog {
 
   /** Commits what is queued and waits for the disk. */
   async close(): Promise<void> {
-    this.flush();
+    this.flushAll();
     await this.store?.settled();
   }
 

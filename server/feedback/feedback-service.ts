@@ -312,7 +312,14 @@ export class FeedbackService {
       const { chosen: _c, prompt: _p, captured: _k, ...rest } = record;
       return { ...rest, models: record.models.map(({ candidate: _x, prompt: _y, ...call }) => call) };
     }
-    const clean = (text: string | undefined) => (text === undefined ? undefined : this.redact(text));
+    // The shown text is usually one of the candidates, and samples repeat prompts: each distinct text once.
+    const done = new Map<string, string>();
+    const clean = (text: string | undefined) => {
+      if (text === undefined) return undefined;
+      let out = done.get(text);
+      if (out === undefined) done.set(text, (out = this.redact(text)));
+      return out;
+    };
     return {
       ...record,
       chosen: clean(record.chosen),
