@@ -1,4 +1,4 @@
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -177,16 +177,59 @@ describe('a data directory that cannot hold the disk cache', () => {
     await expectMemoryOnly(join(file, 'xencode'), /not-a-dir/);
   });
 
-  it('a corrupt LMDB file', async () => {
-    const dir = join(dataDir, 'corrupt');
-    mkdirSync(dir);
-    writeFileSync(join(dir, 'xencode.lmdb'), Buffer.alloc(64 * 1024, 0xab));
-    await expectMemoryOnly(dir, /xencode\.lmdb/);
-  });
-
   it('a missing one is created', async () => {
     const client = await server(join(dataDir, 'new', 'nested'));
     await diskReady(client);
     expect(client.messages(2)).toEqual([]);
   });
+});
+
+describe('a damaged LMDB file', () => {
+  /** One warning naming where the damaged file was kept; the disk cache works, and a second server answers from it. */
+  async function expectReplaced(dir: string, original: Buffer) {
+    const first = await server(dir);
+    await diskReady(first);
+    await first.waitFor(() => first.messages(2).length > 0, 10_000, 'the warning about the damaged file');
+    const warnings = first.messages(2);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/xencode\.lmdb was damaged \(.*\)\. Xencode moved it to .*xencode\.lmdb\.damaged-\S+ and started a new, empty disk cache/);
+    const kept = / moved it to (\S+) and started/.exec(warnings[0]!)![1]!;
+    expect(readFileSync(kept).equals(original)).toBe(true);
+    await first.open(URI, SOURCE);
+    await first.completion(URI, CURSOR);
+    expect(await first.shutdown()).toBe(0);
+
+    const second = await server(dir);
+    await diskReady(second);
+    await second.open(URI, SOURCE);
+    expect((await second.completion(URI, CURSOR)).items[0]?.label).toBe('a + b;');
+    expect(modelCalls()).toBe(1);
+    expect((await second.executeCommand('xencode.stats')).cache.diskHits).toBe(1);
+    expect(second.messages(2)).toEqual([]);
+    expect(readdirSync(dir).filter((f) => f.startsWith('xencode.lmdb.damaged-'))).toHaveLength(1);
+  }
+
+  it('garbage instead of a header: moved aside and replaced', async () => {
+    const dir = join(dataDir, 'corrupt');
+    mkdirSync(dir);
+    const garbage = Buffer.alloc(64 * 1024, 0xab);
+    writeFileSync(join(dir, 'xencode.lmdb'), garbage);
+    await expectReplaced(dir, garbage);
+  });
+
+  it('garbage pages under a valid header (lmdb-js crashes on them): moved aside and replaced', async () => {
+    const dir = join(dataDir, 'pages');
+    const writer = await server(dir);
+    await diskReady(writer);
+    await writer.open(URI, 'const other = 2;\n');
+    await writer.completion(URI, { line: 1, character: 0 });
+    expect(await writer.shutdown()).toBe(0);
+    const file = join(dir, 'xencode.lmdb');
+    const bytes = readFileSync(file);
+    bytes.fill(0x41, 2 * bytes.readUInt32LE(0x30)); // every page after the two meta pages
+    writeFileSync(file, bytes);
+    stub.requests.length = 0;
+    await expectReplaced(dir, bytes);
+  });
+
 });
