@@ -177,13 +177,17 @@ export class LmdbStore {
     return () => this.listeners.delete(listener);
   }
 
-  get<T>(name: DbName, key: Key): T | undefined {
+  /** `onUndecodable` is told when the entry's bytes did not decode (it is then removed). */
+  get<T>(name: DbName, key: Key, onUndecodable?: () => void): T | undefined {
     if (!this.usable) return undefined;
     try {
       return this.db(name).get(key) as T | undefined;
     } catch (err) {
       if (typeof (err as { code?: unknown }).code === 'number') this.fail(err, 'read');
-      else this.remove(name, key); // an undecodable value: drop that entry, keep the store
+      else {
+        this.remove(name, key); // an undecodable value: drop that entry, keep the store
+        onUndecodable?.();
+      }
       return undefined;
     }
   }

@@ -105,6 +105,30 @@ describe('the answer cache', () => {
     expect((await second.executeCommand('xencode.stats')).cache.diskHits).toBe(1);
   });
 
+  it('never serves an answer whose bytes changed on disk: it asks the model again and counts the drop', async () => {
+    stub.model(MODEL)!.defaultAnswer = 'a + b; // sum';
+    const first = await server();
+    await diskReady(first);
+    await first.open(URI, SOURCE);
+    await first.completion(URI, CURSOR);
+    expect(await first.shutdown()).toBe(0);
+    // One character of the stored answer, as a flipped bit in a data page would leave it (still valid msgpack).
+    const file = join(dataDir, 'xencode.lmdb');
+    const bytes = readFileSync(file);
+    const at = bytes.indexOf('a + b; // sum');
+    expect(at).toBeGreaterThan(0);
+    bytes.write('-', at + 2);
+    writeFileSync(file, bytes);
+
+    const second = await server();
+    await diskReady(second);
+    await second.open(URI, SOURCE);
+    const list = await second.completion(URI, CURSOR);
+    expect(list.items[0]?.label).toBe('a + b; // sum'); // the model's answer, not 'a - b; // sum'
+    expect(modelCalls()).toBe(2);
+    expect((await second.executeCommand('xencode.stats')).cache).toMatchObject({ corruptDrops: 1, diskHits: 0 });
+  });
+
   it('works with two servers on the same data directory at once', async () => {
     const a = await server();
     const b = await server();
