@@ -31,8 +31,9 @@ export interface ProbeOptions {
  *    LmdbStore's constructor does (each open is a write transaction);
  * 2. read every entry (keys and values as raw bytes: a value that does not decode is the cache's business, which
  *    drops it; the pages are what matter here), and as many as the database says it holds;
- * 3. in a transaction that is then aborted, remove every entry: a write into every leaf and branch page (node
- *    delete, page copy, rebalancing) and the freeing of every overflow page, which reads never check. An emptied
+ * 3. in a transaction that is then aborted, write every entry back and then remove every entry: a write into every
+ *    leaf and branch page (page copy, node delete, rebalancing) and the freeing of every overflow page, which
+ *    reads never check (they trust neither mp_upper nor an overflow page's page count). An emptied
  *    database must then count no pages and no entries: a damaged overflow header frees a wrong page count. Being
  *    aborted, this writes nothing to the file (a committed rewrite of damaged overflow headers can grow the file
  *    by gigabytes);
@@ -45,6 +46,9 @@ export interface ProbeOptions {
 const PROBE_SCRIPT = `
 const [entry, file, names, options, budget] = process.argv.slice(1);
 const step = (name) => process.stdout.write(name + '\\n');
+// The time budget stops a step early only past this many entries: on a store this small, slowness is a symptom
+// (a page copy with a garbage size took seconds before it crashed a server), not a reason to skip the checks.
+const unbounded = 20000;
 (async () => {
   const lmdb = require(entry);
   step('open');
@@ -58,7 +62,7 @@ const step = (name) => process.stdout.write(name + '\\n');
     for (const { key, value } of db.getRange({})) {
       seen++;
       void value.length; // values are copied out: their pages (overflow pages too) are read
-      if (Date.now() > until) { stopped = true; break; }
+      if (seen > unbounded && Date.now() > until) { stopped = true; break; }
     }
     // lmdb-js ends a range quietly when a cursor step fails: entries it never reached are damage it hid.
     if (!stopped && seen !== expected) {
@@ -72,9 +76,17 @@ const step = (name) => process.stdout.write(name + '\\n');
     dbs.forEach((db, i) => {
       const keys = [...db.getKeys({})]; // inside the transaction: what is there now, other writers included
       let stopped = false;
+      // Writing every value back first copies every leaf and branch page (mdb_page_copy trusts mp_upper, a merge
+      // while removing only reads the page it empties), then removing frees every node and overflow page.
+      let done = 0;
       for (const key of keys) {
+        const value = db.getBinary(key);
+        if (value !== undefined) db.putSync(key, value);
+        if (++done > unbounded && Date.now() > until) { stopped = true; break; }
+      }
+      for (const key of stopped ? [] : keys) {
         db.removeSync(key);
-        if (Date.now() > until) { stopped = true; break; }
+        if (++done > unbounded && Date.now() > until) { stopped = true; break; }
       }
       const left = db.getStats();
       if (!stopped && (left.entryCount || left.overflowPages || left.treeLeafPageCount || left.treeBranchPageCount)) {
@@ -99,7 +111,8 @@ const step = (name) => process.stdout.write(name + '\\n');
 
 /** Signals that mean the process crashed (rather than being stopped from outside, e.g. SIGKILL by the OOM killer). */
 const CRASH_SIGNALS = new Set(['SIGSEGV', 'SIGBUS', 'SIGABRT', 'SIGILL', 'SIGFPE', 'SIGTRAP', 'SIGSYS']);
-/** Steps whose work is bounded by the probe itself: a kill there means a call that never returned. */
+/** Steps that only work on what the file holds, bounded by the probe itself: a kill there means a call that never
+ *  returned, and an error there without an errno or MDB code is lmdb-js rejecting bytes that came out of the file. */
 const SELF_BOUNDED_STEPS = new Set(['read', 'remove']);
 
 const corrupt = (message: string) => Object.assign(new Error(message), { code: 'XENCODE_CORRUPT' });
@@ -115,7 +128,7 @@ export function probeInChild(file: string, options: ProbeOptions): Promise<Probe
   const budget = String(options.stepBudgetMs ?? 2000);
   const args = ['-e', PROBE_SCRIPT, entry, file, JSON.stringify(options.names), JSON.stringify(options.envOptions), budget];
   return new Promise((resolve) => {
-    execFile(process.execPath, args, { timeout: options.timeoutMs, maxBuffer: 1024 * 1024 }, (failed, stdout) => {
+    execFile(process.execPath, args, { timeout: options.timeoutMs, maxBuffer: 1024 * 1024 }, (failed, stdout, stderr) => {
       const lines = String(stdout).trim().split('\n').filter(Boolean);
       const last = lines[lines.length - 1];
       if (!failed && last === 'ok') return resolve({ verdict: 'healthy' });
@@ -138,12 +151,23 @@ export function probeInChild(file: string, options: ProbeOptions): Promise<Probe
       try {
         reported = JSON.parse(last) as { code?: unknown; message?: string };
       } catch {
-        return resolve({ verdict: 'unusable', error: new Error(`the check of the file ended early (at: ${last})`) });
+        // It exited without a word (a fatal error in lmdb-js or V8, e.g. a buffer of a garbage size): in a step
+        // that only reads and writes what the file holds, that is the file.
+        const why = String(stderr).trim().split('\n').pop()?.slice(0, 200);
+        const error = new Error(`the check of the file ended early (at: ${last}${why ? `; ${why}` : ''})`);
+        return resolve(SELF_BOUNDED_STEPS.has(last)
+          ? { verdict: 'damaged', error: Object.assign(error, { code: 'XENCODE_CORRUPT' }) }
+          : { verdict: 'unusable', error });
       }
       const error = Object.assign(new Error(reported.message ?? 'the check of the file failed'), { code: reported.code });
-      // A commit that fails with EIO is a disk that filled up (the rewrite needs free pages), as in LmdbStore.
+      // A commit that fails with EIO is a disk that filled up, as in LmdbStore.
       const phase = lines.includes('commit') ? 'write' : 'open';
-      resolve(problemKind(error, phase) === 'damaged' ? { verdict: 'damaged', error } : { verdict: 'unusable', error, phase });
+      // lmdb-js's own checks (no code) on keys and values that came out of the file, e.g. "Key size is larger than
+      // the maximum key size", mean the file holds what LMDB never writes.
+      const step = lines[lines.length - 2];
+      const fromData = reported.code === undefined && step !== undefined && SELF_BOUNDED_STEPS.has(step);
+      if (fromData) Object.assign(error, { code: 'XENCODE_CORRUPT' });
+      resolve(fromData || problemKind(error, phase) === 'damaged' ? { verdict: 'damaged', error } : { verdict: 'unusable', error, phase });
     });
   });
 }

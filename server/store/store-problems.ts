@@ -7,7 +7,8 @@ export type Phase = 'dir' | 'open' | 'read' | 'write';
 const MDB_CODES: Record<number, string> = {
   [-30797]: 'MDB_PAGE_NOTFOUND', [-30796]: 'MDB_CORRUPTED', [-30795]: 'MDB_PANIC', [-30794]: 'MDB_VERSION_MISMATCH',
   [-30793]: 'MDB_INVALID', [-30792]: 'MDB_MAP_FULL', [-30790]: 'MDB_READERS_FULL', [-30784]: 'MDB_INCOMPATIBLE',
-  [-30782]: 'MDB_BAD_TXN', [-30781]: 'MDB_BAD_VALSIZE', [-30780]: 'MDB_BAD_DBI', [-30778]: 'MDB_BAD_CHECKSUM',
+  [-30782]: 'MDB_BAD_TXN', [-30781]: 'MDB_BAD_VALSIZE', [-30780]: 'MDB_BAD_DBI', [-30779]: 'MDB_PROBLEM',
+  [-30778]: 'MDB_BAD_CHECKSUM',
 };
 const ERRNO_NAMES = new Map(Object.entries(osConstants.errno).map(([name, value]) => [value, name]));
 
@@ -24,11 +25,12 @@ export type ProblemKind = 'denied' | 'full' | 'damaged' | 'version' | 'not-a-fil
 const KINDS: Record<string, ProblemKind> = {
   EACCES: 'denied', EPERM: 'denied', EROFS: 'denied',
   ENOSPC: 'full', EDQUOT: 'full', EFBIG: 'full', MDB_MAP_FULL: 'full',
-  // MDB_INCOMPATIBLE, MDB_BAD_TXN and MDB_BAD_VALSIZE come from pages that no longer say what they are (a
-  // sub-database record that is not one, an "invalid dupdata" node): Xencode never misuses the API that way.
+  // MDB_INCOMPATIBLE, MDB_BAD_TXN, MDB_BAD_VALSIZE and MDB_PROBLEM come from pages that no longer say what they
+  // are (a sub-database record that is not one, an "invalid dupdata" node, "expected node to be branch"):
+  // Xencode never misuses the API that way.
   MDB_INVALID: 'damaged', MDB_CORRUPTED: 'damaged', MDB_PAGE_NOTFOUND: 'damaged', MDB_PANIC: 'damaged',
   MDB_BAD_CHECKSUM: 'damaged', MDB_INCOMPATIBLE: 'damaged', MDB_BAD_TXN: 'damaged', MDB_BAD_VALSIZE: 'damaged',
-  MDB_BAD_DBI: 'damaged', XENCODE_CORRUPT: 'damaged',
+  MDB_BAD_DBI: 'damaged', MDB_PROBLEM: 'damaged', XENCODE_CORRUPT: 'damaged',
   MDB_VERSION_MISMATCH: 'version', XENCODE_LAYOUT: 'version',
   EISDIR: 'not-a-file', ENOTDIR: 'not-a-file', MDB_READERS_FULL: 'readers',
 };
