@@ -82,7 +82,8 @@ export interface Engine {
   updateSettings(settings: Settings): void;
   /**
    * Opens the LMDB store in `dataDir` and backs the answer cache with it. Until then, and when it cannot be
-   * opened (the message says why), answers are cached in memory only.
+   * opened (the message says why), answers are cached in memory only. `problem` is also set when the store opened
+   * only after a damaged file was moved aside (the message says where it was kept).
    */
   openStore(dataDir: string): Promise<{ problem?: string }>;
   clearCache(): Promise<void>;
@@ -329,7 +330,8 @@ export function createEngine(options: EngineOptions): Engine {
       reuse.answerCache.attachStore(opened.store);
       feedback.attach(opened.store);
       options.logger.info(`answer cache on disk at ${opened.store.file}`);
-      return {};
+      // A damaged file was replaced: the user hears once where it was kept, through the same warning as a problem.
+      return { problem: opened.notice };
     },
 
     async clearCache() {

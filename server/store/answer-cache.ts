@@ -1,3 +1,4 @@
+import * as nodeCrypto from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { LmdbStore } from './lmdb-store.js';
 import { MemoryTier } from './memory-tier.js';
@@ -29,6 +30,8 @@ export interface CacheStats {
   diskEntries?: number;
   /** Disk entries removed to stay within maxEntries. */
   diskEvictions: number;
+  /** Disk entries dropped as damaged: checksum mismatch, not a record, or bytes that do not decode. */
+  corruptDrops: number;
 }
 
 export interface AnswerCacheOptions {
@@ -46,16 +49,22 @@ export interface AnswerCacheOptions {
 /**
  * Every key on disk starts with this. Bump it when the meaning of a key or of a stored answer changes: old entries
  * then become unreachable (and are purged in the background) instead of being read as current.
+ * v2: records carry a checksum. v1 records (none) are not read unverified: a damaged one could be served for the
+ * rest of its TTL, and a cold cache only costs model calls.
  */
-export const KEY_SCHEMA = 'v1:';
+export const KEY_SCHEMA = 'v2:';
 export const DEFAULT_TTL_MS = 7 * 24 * 60 * 60 * 1000;
 /** The memory tier's default bound: some 6,000 completions (see memory-tier.ts). */
 export const MEMORY_TIER_BYTES = 4 * 1024 * 1024;
 
-/** What the answers db holds: the answer and when this cache stored it (TTL and age order use the cache's clock). */
+/**
+ * What the answers db holds: the answer, when this cache stored it (TTL and age order use the cache's clock), and a
+ * checksum of both and of the key, verified on every read: flipped bytes in a page must not become ghost text.
+ */
 interface DiskRecord {
   s: number;
   a: CachedAnswer;
+  c: string;
 }
 interface MemoryEntry {
   storedAt: number;
@@ -81,7 +90,8 @@ export class AnswerCache {
   private unsubscribe: (() => void) | undefined;
   private readonly latencies = new Float64Array(LATENCY_WINDOW);
   private latencyCount = 0;
-  private counters = { memoryHits: 0, diskHits: 0, typedAheadHits: 0, misses: 0, evictions: 0, diskEvictions: 0 };
+  private counters = { memoryHits: 0, diskHits: 0, typedAheadHits: 0, misses: 0, evictions: 0, diskEvictions: 0, corruptDrops: 0 };
+  private readonly countUndecodable = () => void this.counters.corruptDrops++;
   private writesSinceCheck = 0;
   private readonly checkEvery: number;
   private maintenance: NodeJS.Timeout | undefined;
@@ -125,14 +135,18 @@ export class AnswerCache {
       this.memory.delete(key);
     }
     if (this.diskOn()) {
-      const stored = this.store?.get<DiskRecord>('answers', KEY_SCHEMA + key);
-      if (isDiskRecord(stored)) {
-        if (now - stored.s < this.ttlMs) {
+      const diskKey = KEY_SCHEMA + key;
+      const stored = this.store?.get<unknown>('answers', diskKey, this.countUndecodable);
+      if (stored !== undefined) {
+        if (!isVerified(diskKey, stored)) {
+          this.dropCorrupt(diskKey, stored); // never served: flipped bytes must not become ghost text
+        } else if (now - stored.s < this.ttlMs) {
           this.remember(key, { storedAt: stored.s, answer: stored.a }); // promote; the disk copy stays
           if (record) this.recordHit('disk', (performance.now() - started) * 1000);
           return { answer: stored.a, tier: 'disk' };
+        } else {
+          this.removeFromDisk(key, stored.s);
         }
-        this.removeFromDisk(key, stored.s);
       }
     }
     if (record) this.recordMiss();
@@ -150,7 +164,7 @@ export class AnswerCache {
     const diskKey = KEY_SCHEMA + key;
     store.batch(() => {
       // One transaction: an answer never lands without the index entry that lets trimming find it.
-      store.put('answers', diskKey, { s: storedAt, a: answer } satisfies DiskRecord);
+      store.put('answers', diskKey, { s: storedAt, a: answer, c: checksum(diskKey, storedAt, answer) } satisfies DiskRecord);
       store.put('answers-age', [storedAt, diskKey], true);
     });
     if (++this.writesSinceCheck >= this.checkEvery) this.scheduleMaintenance(0);
@@ -211,6 +225,14 @@ export class AnswerCache {
     this.counters.evictions += this.memory.set(key, entry, entryBytes(key, entry.answer));
   }
 
+  /** A damaged entry: removed (with its index entry, if its time still reads as one) and counted. */
+  private dropCorrupt(diskKey: string, stored: unknown): void {
+    this.counters.corruptDrops++;
+    this.store?.remove('answers', diskKey);
+    const storedAt = (stored as { s?: unknown } | null)?.s;
+    if (typeof storedAt === 'number') this.store?.remove('answers-age', [storedAt, diskKey]);
+  }
+
   private removeFromDisk(key: string, storedAt: number): void {
     if (!this.diskOn()) return;
     this.store?.remove('answers', KEY_SCHEMA + key);
@@ -263,8 +285,14 @@ export class AnswerCache {
           break;
         }
         const [storedAt, diskKey] = key as [number, string];
-        const current = store.get<DiskRecord>('answers', diskKey);
-        const live = isDiskRecord(current) && current.s === storedAt;
+        const current = store.get<unknown>('answers', diskKey, this.countUndecodable);
+        if (current !== undefined && !isVerified(diskKey, current)) {
+          // Damaged: the age index may never point at it again, so drop it here rather than leave it for ever.
+          this.dropCorrupt(diskKey, current);
+          store.remove('answers-age', key);
+          continue;
+        }
+        const live = current !== undefined && current.s === storedAt;
         if (!live) {
           store.remove('answers-age', key);
           stale--;
@@ -294,7 +322,7 @@ export class AnswerCache {
   private purged = false;
   /**
    * Removes keys outside the current schema prefix, a time-bounded slice at a time (keys sort as strings: the other
-   * schemas lie before 'v1:' and from 'v1;' on). Returns true while some remain.
+   * schemas lie before 'v2:' and from 'v2;' on). Returns true while some remain.
    */
   private purgeOtherSchemas(store: LmdbStore, deadline: number): boolean {
     if (this.purged) return false;
@@ -313,7 +341,29 @@ export class AnswerCache {
 
 function isDiskRecord(value: unknown): value is DiskRecord {
   const record = value as DiskRecord | undefined;
-  return typeof record === 'object' && record !== null && typeof record.s === 'number' && typeof record.a?.text === 'string';
+  if (typeof record !== 'object' || record === null || typeof record.s !== 'number' || typeof record.c !== 'string') return false;
+  const a = record.a as CachedAnswer | undefined;
+  return typeof a === 'object' && a !== null && typeof a.text === 'string' && typeof a.model === 'string'
+    && typeof a.method === 'string' && typeof a.rule === 'string' && Array.isArray(a.agreeing)
+    && a.agreeing.every((m) => typeof m === 'string') && typeof a.createdAt === 'number';
+}
+
+function isVerified(diskKey: string, value: unknown): value is DiskRecord {
+  return isDiskRecord(value) && value.c === checksum(diskKey, value.s, value.a);
+}
+
+// crypto.hash (Node 20.12+) skips the Hash object: about half the cost for inputs this small.
+const sha1Base64: (data: string) => string = typeof nodeCrypto.hash === 'function'
+  ? (data) => nodeCrypto.hash('sha1', data, 'base64')
+  : (data) => nodeCrypto.createHash('sha1').update(data).digest('base64');
+
+/** 72 bits of SHA-1 over the key, the time and every field of the answer (a damaged key must not match either). */
+function checksum(diskKey: string, storedAt: number, a: CachedAnswer): string {
+  // Spelled out so that a field added to CachedAnswer fails to compile until it is covered here.
+  const fields: Record<keyof CachedAnswer, string | number> = {
+    text: a.text, model: a.model, method: a.method, rule: a.rule, agreeing: a.agreeing.join('\u0001'), createdAt: a.createdAt,
+  };
+  return sha1Base64(`${diskKey}\u0000${storedAt}\u0000${Object.values(fields).join('\u0000')}`).slice(0, 12);
 }
 
 /**

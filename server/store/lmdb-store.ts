@@ -1,10 +1,12 @@
-import { execFile } from 'node:child_process';
-import { chmodSync, statSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { constants as osConstants } from 'node:os';
+import { chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { open, type Database, type Key, type RootDatabase } from 'lmdb';
 import { checkEnvFiles, ensureDataDir } from './data-dir.js';
+import { identify, moveAside, notedDamage, noteDamage, sameFile, waitWhileReplacing, type FileIdentity } from './move-aside.js';
+import { probeInChild, type ProbeVerdict } from './store-probe.js';
+import { describeReplacement, describeStoreProblem, problemDetail, problemKind, type Phase } from './store-problems.js';
+
+export { describeStoreProblem, errorCodeName, type Phase } from './store-problems.js';
 
 /** One environment file (plus `xencode.lmdb-lock`) in the data directory; every sub-database lives inside it. */
 export const ENV_FILE = 'xencode.lmdb';
@@ -35,17 +37,33 @@ export const ENV_OPTIONS = {
 export interface OpenStoreOptions {
   dataDir: string;
   /**
-   * Open the file in a child process first. lmdb-js 3.5 does not fail cleanly on a damaged file: a bad header or
-   * bad pages crash the whole process (SIGSEGV in its failed-open path, SIGBUS on bad pages). The probe (~150 ms,
-   * off the main thread) takes that crash instead of the server. Default true; tests of healthy files turn it off.
+   * Open the file in a child process first. lmdb-js 3.5 does not fail cleanly on a damaged file: bad pages crash
+   * the whole process (SIGSEGV, SIGBUS, SIGABRT), on every start. The probe (store-probe.ts: ~200 ms, off the main
+   * thread) opens, reads and writes as the server will and takes that crash instead. Default true; tests of
+   * healthy files turn it off.
    */
   probe?: boolean;
   probeTimeoutMs?: number;
 }
 
-export type OpenStoreResult = { store: LmdbStore; problem?: undefined } | { store: undefined; problem: string };
+/**
+ * `notice`: the store opened, but only after a damaged file was moved aside and replaced by a new one; the message
+ * says where the old file was kept and what was lost. `problem`: no disk tier this session, and why.
+ */
+export type OpenStoreResult =
+  | { store: LmdbStore; problem?: undefined; notice?: string }
+  | { store: undefined; problem: string; notice?: undefined };
 
-/** Opens (creating when needed) the environment in `dataDir`. Never throws: a problem comes back as a message. */
+/** A header that reads as damaged is read again after this long: another process may be writing a new file. */
+const HEADER_RECHECK_MS = 100;
+/** Opens retried after a replacement, or after another process changed the file while it was checked. */
+const MAX_ATTEMPTS = 4;
+
+/**
+ * Opens (creating when needed) the environment in `dataDir`. Never throws: a problem comes back as a message. A
+ * damaged file (bad header, or pages that fail the probe) is moved aside and a new store created in its place;
+ * anything else that is wrong (permissions, full disk, a newer version) leaves the file alone and the disk tier off.
+ */
 export async function openLmdbStore(options: OpenStoreOptions): Promise<OpenStoreResult> {
   const { dataDir } = options;
   const file = join(dataDir, ENV_FILE);
@@ -53,18 +71,31 @@ export async function openLmdbStore(options: OpenStoreOptions): Promise<OpenStor
   try {
     const dir = ensureDataDir(dataDir);
     if (!dir.ok) return refuse(dir.error, 'dir');
-    // lmdb-js's native open crashes on most failures once the lock file is set up: find them in JS first.
-    const unfit = checkEnvFiles(file);
-    if (unfit) return refuse(unfit, 'open');
-    if ((options.probe ?? true) && statSync(file).size > 0) {
-      const probed = await probeInChild(file, options.probeTimeoutMs ?? 10_000);
-      if (probed) return refuse(probed, 'open');
+    let notice: string | undefined;
+    for (let attempt = 1; ; attempt++) {
+      await waitWhileReplacing(file);
+      const found = await examine(file, options);
+      if (found.verdict === 'healthy') break;
+      if (found.verdict === 'unusable') return refuse(found.error, found.phase ?? 'open');
+      if (found.verdict === 'retry') {
+        if (attempt < MAX_ATTEMPTS) continue;
+        return refuse(Object.assign(new Error('the file kept changing while it was checked'), { code: 'XENCODE_BUSY' }), 'open');
+      }
+      // Replace at most once per open: a new file that fails as well points at something other than this file.
+      if (notice !== undefined || attempt >= MAX_ATTEMPTS) return refuse(found.error, 'open');
+      const moved = await moveAside(file, found.identity);
+      if ('error' in moved) {
+        return { store: undefined, problem: `${describeStoreProblem(found.error, 'open', file)} (Xencode could not move it aside itself: ${moved.error.code ?? moved.error.message}.)` };
+      }
+      if ('moved' in moved) notice = describeReplacement(found.error, file, moved.moved);
+      // Either way the next attempt opens the file that is there now: ours, or the one another process made.
     }
+    const identity = identify(file);
     const root = open<unknown, Key>({ path: file, ...ENV_OPTIONS });
     keepPrivate(file);
     let store: LmdbStore;
     try {
-      store = new LmdbStore(dataDir, file, root);
+      store = new LmdbStore(dataDir, file, root, identity);
     } catch (err) {
       await root.close().catch(() => undefined);
       return refuse(err, 'open');
@@ -75,10 +106,38 @@ export async function openLmdbStore(options: OpenStoreOptions): Promise<OpenStor
       return refuse(Object.assign(new Error(`store layout ${layout}`), { code: 'XENCODE_LAYOUT', layout }), 'open');
     }
     if (layout === undefined) store.put('meta', 'layout', STORE_LAYOUT);
-    return { store };
+    return { store, notice };
   } catch (err) {
     return refuse(err, 'open');
   }
+}
+
+type Examined = { verdict: 'healthy' } | { verdict: 'retry' } | Exclude<ProbeVerdict, { verdict: 'healthy' | 'damaged' }>
+  | { verdict: 'damaged'; error: Error; identity: FileIdentity };
+
+/**
+ * The header check (in JS: lmdb-js's native open crashes on most failures once the lock file is set up), then the
+ * child-process probe. `retry` when the file changed while it was looked at (another process replaced it).
+ */
+async function examine(file: string, options: OpenStoreOptions): Promise<Examined> {
+  const unfit = checkEnvFiles(file); // creates missing files
+  if (unfit && problemKind(unfit, 'open') !== 'damaged') return { verdict: 'unusable', error: unfit };
+  const identity = identify(file);
+  if (!identity) return { verdict: 'retry' }; // created, then moved aside by another process
+  if (unfit) {
+    // LMDB writes a new file's two meta pages right after creating it: a header caught half-written is not damage.
+    await new Promise((resolve) => setTimeout(resolve, HEADER_RECHECK_MS));
+    const again = identify(file);
+    if (!sameFile(again, identity) || again?.size !== identity.size || !checkEnvFiles(file)) return { verdict: 'retry' };
+    return { verdict: 'damaged', error: unfit, identity };
+  }
+  const noted = notedDamage(file, identity);
+  if (noted) return { verdict: 'damaged', error: noted, identity };
+  if (!(options.probe ?? true) || identity.size === 0) return { verdict: 'healthy' };
+  const probed = await probeInChild(file, { names: DB_NAMES, envOptions: ENV_OPTIONS, timeoutMs: options.probeTimeoutMs ?? 10_000 });
+  if (probed.verdict !== 'damaged') return probed;
+  // What failed must be what is there now: if another process replaced the file meanwhile, look at the new one.
+  return sameFile(identify(file), identity) ? { ...probed, identity } : { verdict: 'retry' };
 }
 
 /**
@@ -98,6 +157,8 @@ export class LmdbStore {
     readonly dataDir: string,
     readonly file: string,
     private readonly root: RootDatabase<unknown, Key>,
+    /** The file's inode when it was opened: damage met later is noted against it (see move-aside.ts). */
+    private readonly identity?: FileIdentity,
   ) {
     for (const name of DB_NAMES) this.dbs.set(name, root.openDB<unknown, Key>(name, {}));
   }
@@ -118,13 +179,17 @@ export class LmdbStore {
     return () => this.listeners.delete(listener);
   }
 
-  get<T>(name: DbName, key: Key): T | undefined {
+  /** `onUndecodable` is told when the entry's bytes did not decode (it is then removed). */
+  get<T>(name: DbName, key: Key, onUndecodable?: () => void): T | undefined {
     if (!this.usable) return undefined;
     try {
       return this.db(name).get(key) as T | undefined;
     } catch (err) {
       if (typeof (err as { code?: unknown }).code === 'number') this.fail(err, 'read');
-      else this.remove(name, key); // an undecodable value: drop that entry, keep the store
+      else {
+        this.remove(name, key); // an undecodable value: drop that entry, keep the store
+        onUndecodable?.();
+      }
       return undefined;
     }
   }
@@ -241,6 +306,7 @@ export class LmdbStore {
     this.off = true;
     if (this.message !== undefined) return;
     this.message = describeStoreProblem(err, phase, this.file);
+    if (this.identity && problemKind(err, phase) === 'damaged') noteDamage(this.file, this.identity, problemDetail(err));
     for (const listener of this.listeners) listener(this.message);
     this.listeners.clear();
   }
@@ -258,108 +324,4 @@ function keepPrivate(file: string): void {
       /* another user's file, or a read-only system: opening worked, so serving goes on */
     }
   }
-}
-
-export type Phase = 'dir' | 'open' | 'read' | 'write';
-
-const MDB_CODES: Record<number, string> = {
-  [-30797]: 'MDB_PAGE_NOTFOUND', [-30796]: 'MDB_CORRUPTED', [-30795]: 'MDB_PANIC', [-30794]: 'MDB_VERSION_MISMATCH',
-  [-30793]: 'MDB_INVALID', [-30792]: 'MDB_MAP_FULL', [-30790]: 'MDB_READERS_FULL', [-30778]: 'MDB_BAD_CHECKSUM',
-};
-const ERRNO_NAMES = new Map(Object.entries(osConstants.errno).map(([name, value]) => [value, name]));
-
-/** Node errors carry string codes, lmdb-js errors numeric ones (errno or MDB_*). One name for both. */
-export function errorCodeName(err: unknown): string {
-  const e = (err ?? {}) as { code?: unknown; message?: unknown };
-  if (typeof e.code === 'string') return e.code;
-  if (typeof e.code === 'number') return MDB_CODES[e.code] ?? ERRNO_NAMES.get(e.code) ?? String(e.code);
-  return /\b(MDB_[A-Z_]+|E[A-Z]{3,})\b/.exec(String(e.message ?? ''))?.[1] ?? 'unknown';
-}
-
-const KINDS: Record<string, string> = {
-  EACCES: 'denied', EPERM: 'denied', EROFS: 'denied',
-  ENOSPC: 'full', EDQUOT: 'full', EFBIG: 'full', MDB_MAP_FULL: 'full',
-  MDB_INVALID: 'damaged', MDB_CORRUPTED: 'damaged', MDB_PAGE_NOTFOUND: 'damaged', MDB_PANIC: 'damaged',
-  MDB_BAD_CHECKSUM: 'damaged', XENCODE_CORRUPT: 'damaged',
-  MDB_VERSION_MISMATCH: 'version', XENCODE_LAYOUT: 'version',
-  EISDIR: 'not-a-file', ENOTDIR: 'not-a-file', MDB_READERS_FULL: 'readers',
-};
-
-/** A message the user can act on: what failed, where, what to do. Completions keep being cached in memory. */
-export function describeStoreProblem(err: unknown, phase: Phase, file: string): string {
-  const code = errorCodeName(err);
-  const message = String((err as Error | undefined)?.message ?? err);
-  const detail = message.startsWith(code) ? message : `${code}: ${message}`; // Node's messages start with the code
-  const dir = join(file, '..');
-  const then = 'or set XENCODE_DATA_DIR to another folder, then restart. Completions are cached in memory only until then.';
-  // A short write is how LMDB reports a file system that filled up mid-commit.
-  const kind = code === 'EIO' && phase === 'write' ? 'full' : KINDS[code];
-  if (phase === 'dir') {
-    const why = kind === 'not-a-file' ? 'part of that path is a file, not a folder'
-      : code === 'EROFS' ? 'read-only file system' : kind === 'denied' ? 'permission denied' : detail;
-    return `Xencode cannot create its data directory ${dir} (${why}). Create it yourself ${then}`;
-  }
-  switch (kind) {
-    case 'denied':
-      return `Xencode cannot write to ${file} (${code === 'EROFS' ? 'read-only file system' : 'permission denied'}). `
-        + `Make ${dir} writable for your user ${then}`;
-    case 'full':
-      return `The disk holding ${file} is full (${code}); the disk cache is off for this session. Free some space ${then}`;
-    case 'damaged':
-      return `${file} is damaged (${detail}). Move it away or delete it with ${ENV_FILE}-lock (it holds cached answers `
-        + `and recorded feedback) ${then}`;
-    case 'version':
-      return `${file} was written by an incompatible version (${detail}). Use the Xencode that wrote it, move the file away `
-        + then;
-    case 'not-a-file':
-      return `${file} is not a regular file (${code}). Remove what is there ${then}`;
-    case 'readers':
-      return `Too many processes have ${file} open (${code}). Close some editors ${then}`;
-    default:
-      return `Xencode's disk store at ${file} failed while ${phase === 'write' ? 'writing' : phase === 'read' ? 'reading' : 'opening'} `
-        + `(${detail}). Check the folder ${then}`;
-  }
-}
-
-/**
- * Opens the file in a child process exactly as the server will (read-write, same options; read-only opens skip
- * pages that a read-write open touches) and reads every existing sub-database, writing nothing. A crash there
- * (signal) or an MDB_* error means damage. Reading stops after 2 s: this is a guard, not a full check.
- */
-const PROBE_SCRIPT = `
-const [entry, file, names, options] = process.argv.slice(1);
-try {
-  const root = require(entry).open({ ...JSON.parse(options), path: file });
-  const until = Date.now() + 2000;
-  for (const name of JSON.parse(names)) {
-    let db; try { db = root.openDB(name, { create: false }); } catch { continue; }
-    if (!db) continue;
-    for (const entry of db.getRange({})) { void entry.value; if (Date.now() > until) break; }
-  }
-  process.stdout.write('ok');
-} catch (e) { process.stdout.write(JSON.stringify({ code: e.code, message: String(e.message) })); process.exitCode = 3; }`;
-
-function probeInChild(file: string, timeoutMs: number): Promise<Error | undefined> {
-  let entry: string;
-  try {
-    entry = createRequire(import.meta.url).resolve('lmdb');
-  } catch {
-    return Promise.resolve(undefined); // cannot locate lmdb for a child: skip the guard, the header check passed
-  }
-  const args = ['-e', PROBE_SCRIPT, entry, file, JSON.stringify(DB_NAMES), JSON.stringify(ENV_OPTIONS)];
-  return new Promise((resolve) => {
-    execFile(process.execPath, args, { timeout: timeoutMs }, (error, stdout) => {
-      if (!error && stdout === 'ok') return resolve(undefined);
-      const failure = error as (Error & { signal?: string | null; killed?: boolean }) | null;
-      // A damaged b-tree can loop: a probe that never finishes is not trusted.
-      if (failure?.killed) return resolve(Object.assign(new Error(`check timed out after ${timeoutMs} ms`), { code: 'XENCODE_CORRUPT' }));
-      if (failure?.signal) return resolve(Object.assign(new Error(`opening it crashed a test process (${failure.signal})`), { code: 'XENCODE_CORRUPT' }));
-      try {
-        const reported = JSON.parse(stdout) as { code?: unknown; message?: string };
-        resolve(Object.assign(new Error(reported.message ?? 'probe failed'), { code: reported.code }));
-      } catch {
-        resolve(undefined); // the child could not run at all (spawn error, odd runtime): no evidence of damage
-      }
-    });
-  });
 }

@@ -1,4 +1,4 @@
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -105,6 +105,30 @@ describe('the answer cache', () => {
     expect((await second.executeCommand('xencode.stats')).cache.diskHits).toBe(1);
   });
 
+  it('never serves an answer whose bytes changed on disk: it asks the model again and counts the drop', async () => {
+    stub.model(MODEL)!.defaultAnswer = 'a + b; // sum';
+    const first = await server();
+    await diskReady(first);
+    await first.open(URI, SOURCE);
+    await first.completion(URI, CURSOR);
+    expect(await first.shutdown()).toBe(0);
+    // One character of the stored answer, as a flipped bit in a data page would leave it (still valid msgpack).
+    const file = join(dataDir, 'xencode.lmdb');
+    const bytes = readFileSync(file);
+    const at = bytes.indexOf('a + b; // sum');
+    expect(at).toBeGreaterThan(0);
+    bytes.write('-', at + 2);
+    writeFileSync(file, bytes);
+
+    const second = await server();
+    await diskReady(second);
+    await second.open(URI, SOURCE);
+    const list = await second.completion(URI, CURSOR);
+    expect(list.items[0]?.label).toBe('a + b; // sum'); // the model's answer, not 'a - b; // sum'
+    expect(modelCalls()).toBe(2);
+    expect((await second.executeCommand('xencode.stats')).cache).toMatchObject({ corruptDrops: 1, diskHits: 0 });
+  });
+
   it('works with two servers on the same data directory at once', async () => {
     const a = await server();
     const b = await server();
@@ -177,16 +201,59 @@ describe('a data directory that cannot hold the disk cache', () => {
     await expectMemoryOnly(join(file, 'xencode'), /not-a-dir/);
   });
 
-  it('a corrupt LMDB file', async () => {
-    const dir = join(dataDir, 'corrupt');
-    mkdirSync(dir);
-    writeFileSync(join(dir, 'xencode.lmdb'), Buffer.alloc(64 * 1024, 0xab));
-    await expectMemoryOnly(dir, /xencode\.lmdb/);
-  });
-
   it('a missing one is created', async () => {
     const client = await server(join(dataDir, 'new', 'nested'));
     await diskReady(client);
     expect(client.messages(2)).toEqual([]);
   });
+});
+
+describe('a damaged LMDB file', () => {
+  /** One warning naming where the damaged file was kept; the disk cache works, and a second server answers from it. */
+  async function expectReplaced(dir: string, original: Buffer) {
+    const first = await server(dir);
+    await diskReady(first);
+    await first.waitFor(() => first.messages(2).length > 0, 10_000, 'the warning about the damaged file');
+    const warnings = first.messages(2);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/xencode\.lmdb was damaged \(.*\)\. Xencode moved it to .*xencode\.lmdb\.damaged-\S+ and started a new, empty disk cache/);
+    const kept = / moved it to (\S+) and started/.exec(warnings[0]!)![1]!;
+    expect(readFileSync(kept).equals(original)).toBe(true);
+    await first.open(URI, SOURCE);
+    await first.completion(URI, CURSOR);
+    expect(await first.shutdown()).toBe(0);
+
+    const second = await server(dir);
+    await diskReady(second);
+    await second.open(URI, SOURCE);
+    expect((await second.completion(URI, CURSOR)).items[0]?.label).toBe('a + b;');
+    expect(modelCalls()).toBe(1);
+    expect((await second.executeCommand('xencode.stats')).cache.diskHits).toBe(1);
+    expect(second.messages(2)).toEqual([]);
+    expect(readdirSync(dir).filter((f) => f.startsWith('xencode.lmdb.damaged-'))).toHaveLength(1);
+  }
+
+  it('garbage instead of a header: moved aside and replaced', async () => {
+    const dir = join(dataDir, 'corrupt');
+    mkdirSync(dir);
+    const garbage = Buffer.alloc(64 * 1024, 0xab);
+    writeFileSync(join(dir, 'xencode.lmdb'), garbage);
+    await expectReplaced(dir, garbage);
+  });
+
+  it('garbage pages under a valid header (lmdb-js crashes on them): moved aside and replaced', async () => {
+    const dir = join(dataDir, 'pages');
+    const writer = await server(dir);
+    await diskReady(writer);
+    await writer.open(URI, 'const other = 2;\n');
+    await writer.completion(URI, { line: 1, character: 0 });
+    expect(await writer.shutdown()).toBe(0);
+    const file = join(dir, 'xencode.lmdb');
+    const bytes = readFileSync(file);
+    bytes.fill(0x41, 2 * bytes.readUInt32LE(0x30)); // every page after the two meta pages
+    writeFileSync(file, bytes);
+    stub.requests.length = 0;
+    await expectReplaced(dir, bytes);
+  });
+
 });

@@ -1,6 +1,8 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AnswerCache, KEY_SCHEMA, MEMORY_TIER_BYTES } from '../../../server/store/answer-cache.js';
-import { openLmdbStore, type LmdbStore } from '../../../server/store/lmdb-store.js';
+import { ENV_FILE, openLmdbStore, type LmdbStore } from '../../../server/store/lmdb-store.js';
 import { answer, cleanupTempDirs, tempDir } from './helpers.js';
 
 const open: LmdbStore[] = [];
@@ -133,15 +135,18 @@ describe('AnswerCache on LMDB', () => {
   it('a schema version change makes old entries miss, and they are purged in the background', async () => {
     const dir = tempDir();
     const store = await openStore(dir);
-    // What an older (or newer) Xencode wrote under another key schema, for the very same hash:
-    store.put('answers', 'v0:hash-1', { s: Date.now(), a: answer('stale') });
-    store.put('answers', 'v2:hash-1', { s: Date.now(), a: answer('future') });
+    // What an older (or newer) Xencode wrote under another key schema, for the very same hash: v1 is the schema
+    // before checksums, whose records must not be served unverified.
+    expect(KEY_SCHEMA).toBe('v2:');
+    store.put('answers', 'v1:hash-1', { s: Date.now(), a: answer('stale') });
+    store.put('answers-age', [Date.now(), 'v1:hash-1'], true);
+    store.put('answers', 'v3:hash-1', { s: Date.now(), a: answer('future'), c: 'x' });
     await store.settled();
     const cache = new AnswerCache({ maxEntries: 10, store });
     expect(cache.get('hash-1')).toBeUndefined();
     cache.set('hash-1', answer('current'));
-    await expect.poll(() => store.get('answers', 'v0:hash-1'), { timeout: 5_000 }).toBeUndefined();
-    await expect.poll(() => store.get('answers', 'v2:hash-1'), { timeout: 5_000 }).toBeUndefined();
+    await expect.poll(() => store.get('answers', 'v1:hash-1'), { timeout: 5_000 }).toBeUndefined();
+    await expect.poll(() => store.get('answers', 'v3:hash-1'), { timeout: 5_000 }).toBeUndefined();
     expect(store.get('answers', `${KEY_SCHEMA}hash-1`)).toMatchObject({ a: { text: 'current' } });
     await cache.close();
   });
@@ -213,6 +218,68 @@ describe('AnswerCache on LMDB', () => {
     await expect.poll(() => store.count('answers-age'), { timeout: 10_000, interval: 100 }).toBeLessThanOrEqual(50 + 64);
     expect(store.count('answers')).toBe(50);
     expect(store.get('answers', `${KEY_SCHEMA}k0`)).toMatchObject({ a: { text: '19' } });
+    await cache.close();
+  });
+});
+
+describe('AnswerCache on a damaged disk', () => {
+  /** Writes one answer through the cache, closes, lets `damage` change the file's bytes, reopens. */
+  async function damagedEntry(key: string, text: string, damage: (bytes: Buffer) => void): Promise<{ store: LmdbStore; cache: AnswerCache }> {
+    const dir = tempDir();
+    const writer = new AnswerCache({ maxEntries: 100, store: await openStore(dir) });
+    writer.set(key, answer(text));
+    await writer.close();
+    await open.pop()!.close();
+    const file = join(dir, ENV_FILE);
+    const bytes = readFileSync(file);
+    damage(bytes);
+    writeFileSync(file, bytes);
+    const store = await openStore(dir);
+    return { store, cache: new AnswerCache({ maxEntries: 100, store }) };
+  }
+
+  it('an answer whose text changed on disk is not served, is removed and is counted', async () => {
+    const text = 'console.log(greeting);';
+    const { store, cache } = await damagedEntry('hash-1', text, (bytes) => {
+      const at = bytes.indexOf(text); // stored as plain UTF-8: one letter changed still decodes
+      expect(at).toBeGreaterThan(0);
+      bytes.write('G', at + text.indexOf('greeting'));
+    });
+    expect(store.get('answers', `${KEY_SCHEMA}hash-1`)).toMatchObject({ a: { text: 'console.log(Greeting);' } });
+    expect(cache.get('hash-1')).toBeUndefined();
+    expect(cache.stats()).toMatchObject({ corruptDrops: 1, diskHits: 0, misses: 1 });
+    await store.settled();
+    expect(store.get('answers', `${KEY_SCHEMA}hash-1`)).toBeUndefined();
+    expect(store.count('answers-age')).toBe(0);
+    await cache.close();
+  });
+
+  it('an answer whose key changed on disk is not served under the other key', async () => {
+    const { store, cache } = await damagedEntry('hash-1', 'return a + b;', (bytes) => {
+      for (let at = bytes.indexOf(`${KEY_SCHEMA}hash-1`); at >= 0; at = bytes.indexOf(`${KEY_SCHEMA}hash-1`, at + 1)) bytes.write('2', at + KEY_SCHEMA.length + 5);
+    });
+    expect(store.get('answers', `${KEY_SCHEMA}hash-2`)).toMatchObject({ a: { text: 'return a + b;' } });
+    expect(cache.get('hash-2')).toBeUndefined();
+    expect(cache.stats().corruptDrops).toBe(1);
+    await cache.close();
+  });
+
+  it('a record whose structure changed (a string length byte) is not served and is counted', async () => {
+    const text = 'const total = items.length;';
+    const { cache } = await damagedEntry('hash-1', text, (bytes) => {
+      const at = bytes.indexOf(text);
+      expect(bytes[at - 1]).toBe(0xa0 + text.length); // msgpack fixstr header
+      bytes[at - 1]! += 3;
+    });
+    expect(cache.get('hash-1')).toBeUndefined();
+    expect(cache.stats().corruptDrops).toBe(1);
+    await cache.close();
+  });
+
+  it('intact entries still verify after a reopen', async () => {
+    const { cache } = await damagedEntry('hash-1', 'fine', () => {});
+    expect(cache.get('hash-1')).toEqual({ answer: answer('fine'), tier: 'disk' });
+    expect(cache.stats().corruptDrops).toBe(0);
     await cache.close();
   });
 });

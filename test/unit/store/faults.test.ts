@@ -10,15 +10,17 @@
  *   commit that grows the file fail (LMDB reports the short write as EIO). lmdb-js grows its map by itself, so a tiny
  *   `mapSize` never produces MDB_MAP_FULL.
  * - damaged file: garbage bytes (caught by the header check), and a valid header over garbage pages (which crashes
- *   lmdb-js with SIGBUS: the child-process probe takes the crash).
+ *   lmdb-js with SIGBUS: the child-process probe takes the crash); both are moved aside and replaced. Damage in
+ *   data pages, pattern by pattern, is in damaged-store.test.ts.
  * - version mismatch: the LMDB format field patched in both meta pages; a newer store layout in the meta db.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, openSync, readFileSync, statSync, writeFileSync, writeSync, closeSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, existsSync, openSync, readdirSync, readFileSync, statSync, writeFileSync, writeSync, closeSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { AnswerCache } from '../../../server/store/answer-cache.js';
 import { describeStoreProblem, ENV_FILE, openLmdbStore, type LmdbStore } from '../../../server/store/lmdb-store.js';
+import { noteDamage } from '../../../server/store/move-aside.js';
 import { answer, canMountTmpfs, cleanupTempDirs, removeTranspiled, inTmpfs, isRoot, runChild, tempDir } from './helpers.js';
 
 const opened: LmdbStore[] = [];
@@ -36,6 +38,20 @@ async function filledStore(entries: number): Promise<string> {
   await cache.close();
   await store!.close();
   return dir;
+}
+
+/** The path a replacement notice names for the kept file. */
+function keptAt(notice: string): string {
+  const path = / moved it to (\S+) and started/.exec(notice)?.[1];
+  expect(path).toBeDefined();
+  return path!;
+}
+
+function expectDiskWorks(store: LmdbStore): void {
+  const cache = new AnswerCache({ maxEntries: 10, store });
+  cache.set('k', answer('on disk'));
+  expect(cache.stats().diskEnabled).toBe(true);
+  expect(store.failure).toBeUndefined();
 }
 
 function expectMemoryStillWorks(store: LmdbStore | undefined): void {
@@ -110,31 +126,68 @@ describe('opening: data directory faults', () => {
 });
 
 describe('opening: damaged or foreign files', () => {
-  it('garbage bytes in the environment file: a problem, not a crash (lmdb-js itself segfaults on this)', async () => {
-    const dataDir = tempDir();
-    writeFileSync(join(dataDir, ENV_FILE), Buffer.alloc(64 * 1024, 0x41));
-    for (const probe of [false, true]) {
+  it('garbage bytes in the environment file: moved aside as it was, and a new store opened (lmdb-js segfaults on it)', async () => {
+    for (const [probe, garbage] of [[false, Buffer.alloc(64 * 1024, 0x41)], [true, Buffer.from('hello')]] as const) {
+      const dataDir = tempDir();
+      const file = join(dataDir, ENV_FILE);
+      writeFileSync(file, garbage);
       const result = await openLmdbStore({ dataDir, probe });
-      expect(result.store).toBeUndefined();
-      expect(result.problem).toMatch(/xencode\.lmdb is damaged \(XENCODE_CORRUPT: not an LMDB file: bad magic number\)\. Move it away or delete it/);
+      expect(result.problem).toBeUndefined();
+      opened.push(result.store!);
+      const why = garbage.length > 64 ? 'bad magic number' : 'file too short';
+      expect(result.notice).toMatch(new RegExp(`xencode\\.lmdb was damaged \\(XENCODE_CORRUPT: not an LMDB file: ${why}\\)\\. Xencode moved it to .*xencode\\.lmdb\\.damaged-`));
+      expect(result.notice).toMatch(/the answers cached so far will be asked of the models again, and the feedback recorded so far stays in the moved file/);
+      const kept = keptAt(result.notice!);
+      expect(readFileSync(kept).equals(garbage)).toBe(true); // kept byte for byte, never deleted
+      expect(readdirSync(dataDir).sort()).toEqual([ENV_FILE, `${ENV_FILE}-lock`, `${ENV_FILE}-lock${kept.slice(file.length)}`, basename(kept)].sort());
+      expectDiskWorks(result.store!);
     }
-    writeFileSync(join(dataDir, ENV_FILE), 'hello');
-    expect((await openLmdbStore({ dataDir })).problem).toMatch(/is damaged .*file too short/);
-    expectMemoryStillWorks(undefined);
   });
 
-  it('a valid header over garbage pages: the probe takes the crash (or the LMDB error) and reports damage', async () => {
+  it('a valid header over garbage pages: the probe takes the crash (or the LMDB error), the file is moved aside', async () => {
     const dataDir = await filledStore(300);
     const file = join(dataDir, ENV_FILE);
     const size = statSync(file).size;
     const fd = openSync(file, 'r+');
     writeSync(fd, Buffer.alloc(size - 3 * 4096, 0x41), 0, size - 3 * 4096, 3 * 4096);
     closeSync(fd);
+    const damaged = readFileSync(file);
     const result = await openLmdbStore({ dataDir });
-    expect(result.store).toBeUndefined();
+    opened.push(result.store!);
     // Which one depends on where the garbage lands: lmdb-js either crashes (SIGBUS/SIGSEGV, here in the probe's
     // process) or reports a missing page.
-    expect(result.problem).toMatch(/is damaged \((XENCODE_CORRUPT: opening it crashed a test process \(SIG(BUS|SEGV)\)|MDB_[A-Z_]+: .*)\)/);
+    expect(result.notice).toMatch(/was damaged \((XENCODE_CORRUPT: opening it crashed a test process \(SIG(BUS|SEGV|ABRT)\)|MDB_[A-Z_]+: .*)\)\. Xencode moved it to/);
+    expect(readFileSync(keptAt(result.notice!)).equals(damaged)).toBe(true);
+    expectDiskWorks(result.store!);
+  });
+
+  it('damage met while in use is noted, and the next start replaces that file (only that file)', async () => {
+    const dataDir = await filledStore(20);
+    const file = join(dataDir, ENV_FILE);
+    const stat = statSync(file);
+    noteDamage(file, { dev: stat.dev, ino: stat.ino + 1, size: stat.size }, 'MDB_CORRUPTED: about another file');
+    const notAbout = await openLmdbStore({ dataDir, probe: false });
+    expect(notAbout.notice).toBeUndefined(); // a note about a file that was replaced since is dropped
+    expect(existsSync(`${file}.damage-seen`)).toBe(false);
+    await notAbout.store!.close();
+    noteDamage(file, { dev: stat.dev, ino: stat.ino, size: stat.size }, 'MDB_BAD_TXN: Transaction must abort');
+    const result = await openLmdbStore({ dataDir, probe: false });
+    opened.push(result.store!);
+    expect(result.notice).toMatch(/was damaged \(XENCODE_CORRUPT: found while in use: MDB_BAD_TXN: Transaction must abort\)\. Xencode moved it to/);
+    expect(existsSync(`${file}.damage-seen`)).toBe(false);
+    expect(new AnswerCache({ maxEntries: 100, store: result.store }).get('k7')).toBeUndefined(); // a new, empty store
+  });
+
+  it('a store that reports damage in use notes it against its own file', async () => {
+    const dataDir = await filledStore(5);
+    const { store } = await openLmdbStore({ dataDir, probe: false });
+    const problems: string[] = [];
+    store!.onFailure((m) => problems.push(m));
+    // The way lmdb-js reports a damaged page on a read: a numeric MDB code.
+    (store as unknown as { fail(err: unknown, phase: string): void }).fail(Object.assign(new Error('MDB_CORRUPTED: Located page was wrong type'), { code: -30796 }), 'read');
+    expect(problems[0]).toMatch(/is damaged \(MDB_CORRUPTED: .*\); the disk cache is off for this session\. The next start moves it aside/);
+    expect(JSON.parse(readFileSync(join(dataDir, `${ENV_FILE}.damage-seen`), 'utf8'))).toMatchObject({ ino: statSync(join(dataDir, ENV_FILE)).ino });
+    await store!.close();
   });
 
   it('a healthy file passes the probe', async () => {
@@ -155,6 +208,9 @@ describe('opening: damaged or foreign files', () => {
     writeFileSync(file, bytes);
     const result = await openLmdbStore({ dataDir });
     expect(result.problem).toMatch(/was written by an incompatible version \(MDB_VERSION_MISMATCH: LMDB data format 3, expected 2\)/);
+    // Another version is not damage: the file stays where it is, as it was.
+    expect(readFileSync(file).equals(bytes)).toBe(true);
+    expect(readdirSync(dataDir).sort()).toEqual([ENV_FILE, `${ENV_FILE}-lock`]);
   });
 
   it('a store layout from a newer Xencode: refused, not misread', async () => {
@@ -165,6 +221,7 @@ describe('opening: damaged or foreign files', () => {
     const result = await openLmdbStore({ dataDir, probe: false });
     expect(result.store).toBeUndefined();
     expect(result.problem).toMatch(/incompatible version \(XENCODE_LAYOUT: store layout 99\)/);
+    expect(readdirSync(dataDir).sort()).toEqual([ENV_FILE, `${ENV_FILE}-lock`]);
   });
 });
 
@@ -224,13 +281,4 @@ describe('writing: disk full', () => {
     expect(child.result.problems[0]).toMatch(/The disk holding .* is full \((EIO|ENOSPC)\)/);
     expect(child.result).toMatchObject({ memory: 'memory', diskEnabled: false });
   });
-});
-
-it('a damaged file is left in place for the user to inspect (it may hold feedback data)', async () => {
-  const dataDir = tempDir();
-  const file = join(dataDir, ENV_FILE);
-  writeFileSync(file, Buffer.alloc(8192, 0x42));
-  await openLmdbStore({ dataDir });
-  expect(readFileSync(file).equals(Buffer.alloc(8192, 0x42))).toBe(true);
-  expect(existsSync(`${file}-lock`)).toBe(true);
 });

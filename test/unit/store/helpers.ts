@@ -1,5 +1,5 @@
 import { execFile, execFileSync, type ExecFileOptions } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -43,15 +43,17 @@ export function transpiledStoreDir(): string {
   const lmdbCjs = createRequire(import.meta.url).resolve('lmdb');
   const lmdbUrl = pathToFileURL(lmdbCjs).href.replace(/dist\/index\.cjs$/, 'node-index.js');
   const source = fileURLToPath(new URL('../../../server/store/', import.meta.url));
-  for (const name of ['data-dir', 'lmdb-store', 'memory-tier', 'answer-cache']) {
-    const code = ts.transpileModule(readFileSync(join(source, `${name}.ts`), 'utf8'), {
+  // Bare 'lmdb' does not resolve from a temp folder: point the import (and the probe's require) at this checkout.
+  const probeLookup = "createRequire(import.meta.url).resolve('lmdb')";
+  let probeRewritten = false;
+  for (const name of readdirSync(source).filter((f) => f.endsWith('.ts'))) {
+    const code = ts.transpileModule(readFileSync(join(source, name), 'utf8'), {
       compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022 },
     }).outputText;
-    // Bare 'lmdb' does not resolve from a temp folder: point the import (and the probe's require) at this checkout.
-    const probeLookup = "createRequire(import.meta.url).resolve('lmdb')";
-    if (name === 'lmdb-store' && !code.includes(probeLookup)) throw new Error('helpers.ts: update the lmdb rewrite');
-    writeFileSync(join(out, `${name}.js`), code.replace(/from ['"]lmdb['"]/g, `from '${lmdbUrl}'`).replace(probeLookup, JSON.stringify(lmdbCjs)));
+    probeRewritten ||= code.includes(probeLookup);
+    writeFileSync(join(out, name.replace(/\.ts$/, '.js')), code.replace(/from ['"]lmdb['"]/g, `from '${lmdbUrl}'`).replace(probeLookup, JSON.stringify(lmdbCjs)));
   }
+  if (!probeRewritten) throw new Error('helpers.ts: update the lmdb rewrite');
   writeFileSync(join(out, 'package.json'), '{"type":"module"}');
   transpiled = out;
   return out;
