@@ -216,7 +216,7 @@ describe('a damaged LMDB file', () => {
     await first.waitFor(() => first.messages(2).length > 0, 10_000, 'the warning about the damaged file');
     const warnings = first.messages(2);
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toMatch(/xencode\.lmdb was damaged \(.*\)\. Xencode moved it to .*xencode\.lmdb\.damaged-\S+ and started a new, empty disk cache/);
+    expect(warnings[0]).toMatch(/xencode\.lmdb was damaged \(.*\)\. Xencode moved it to .*xencode\.lmdb\.damaged-\S+ and started a new, empty store in its place: the answers cached so far will be asked of the models again, and the feedback recorded so far stays in the moved file/);
     const kept = / moved it to (\S+) and started/.exec(warnings[0]!)![1]!;
     expect(readFileSync(kept).equals(original)).toBe(true);
     await first.open(URI, SOURCE);
