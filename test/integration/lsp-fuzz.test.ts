@@ -1,5 +1,5 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { OllamaStub } from '../support/ollama-stub.js';
+import { describe, expect, it } from 'vitest';
+import { uncachedServerPerTest } from '../support/uncached-server.js';
 import { LspClient } from '../support/lsp-client.js';
 
 /**
@@ -85,20 +85,7 @@ async function within<T>(fuzz: Fuzz, promise: Promise<T>): Promise<T> {
   }
 }
 
-let stub: OllamaStub;
-let client: LspClient;
-
-beforeEach(async () => {
-  stub = new OllamaStub({ models: [{ name: MODEL, defaultAnswer: 'x' }] });
-  await stub.start();
-  client = new LspClient();
-  await client.initialize({ xencode: { ollama: { host: stub.url }, models: [MODEL], cache: { enabled: false } } });
-});
-
-afterEach(async () => {
-  await client.shutdown();
-  await stub.stop();
-});
+const server = uncachedServerPerTest(MODEL, 'x');
 
 describe('fuzzing the LSP input', () => {
   it.each(SEEDS)('random edits against a reference document, with requests in between (seed %i)', async (seed) => {
@@ -111,7 +98,7 @@ describe('fuzzing the LSP input', () => {
       const start = fuzz.random();
       let reference = start < 0.3 ? '\n' : start < 0.5 ? GRAMMAR_LOOP : fuzz.text(6);
       fuzz.step(`open ${uri} ${JSON.stringify(reference)}`);
-      await client.open(uri, reference, languageId);
+      await server.client.open(uri, reference, languageId);
       for (let step = 0; step < STEPS; step++) {
         const roll = fuzz.random();
         if (roll < 0.45) {
@@ -121,30 +108,30 @@ describe('fuzzing the LSP input', () => {
           const text = fuzz.text(2);
           fuzz.step(`edit ${JSON.stringify({ start, end, text })}`);
           reference = reference.slice(0, offsetIn(reference, start)) + text + reference.slice(offsetIn(reference, end));
-          await client.change(uri, [{ range: { start, end }, text }]);
+          await server.client.change(uri, [{ range: { start, end }, text }]);
         } else if (roll < 0.5) {
           reference = fuzz.text(4);
           fuzz.step(`replace ${JSON.stringify(reference)}`);
-          await client.change(uri, [{ text: reference }]);
+          await server.client.change(uri, [{ text: reference }]);
         } else {
           const position = fuzz.position(reference);
           const answer = fuzz.text(3) || 'y';
-          stub.setModel({ name: MODEL, defaultAnswer: answer });
+          server.stub.setModel({ name: MODEL, defaultAnswer: answer });
           const method = fuzz.pick(['completion', 'inline', 'hover', 'codeAction'] as const);
           fuzz.step(`${method} at ${JSON.stringify(position)} answering ${JSON.stringify(answer)}`);
-          const before = stub.generateRequests(MODEL).length;
-          if (method === 'completion') await within(fuzz, client.completion(uri, position));
-          else if (method === 'inline') await within(fuzz, client.inlineCompletion(uri, position));
-          else if (method === 'hover') await within(fuzz, client.hover(uri, position));
-          else await within(fuzz, client.codeActions(uri, { start: position, end: position }));
-          const asked = stub.generateRequests(MODEL).slice(before).at(-1);
+          const before = server.stub.generateRequests(MODEL).length;
+          if (method === 'completion') await within(fuzz, server.client.completion(uri, position));
+          else if (method === 'inline') await within(fuzz, server.client.inlineCompletion(uri, position));
+          else if (method === 'hover') await within(fuzz, server.client.hover(uri, position));
+          else await within(fuzz, server.client.codeActions(uri, { start: position, end: position }));
+          const asked = server.stub.generateRequests(MODEL).slice(before).at(-1);
           // The server's copy of the document is the reference (the window is larger than these documents).
           if (asked?.body?.suffix !== undefined) {
             expect(`${asked.body.prompt}${asked.body.suffix}`, fuzz.failure()).toBe(reference.slice(0, asked.body.prompt.length) + reference.slice(reference.length - asked.body.suffix.length));
             expect(asked.body.prompt.length + asked.body.suffix.length, fuzz.failure()).toBe(reference.length);
           }
         }
-        expect(client.process.exitCode, fuzz.failure()).toBeNull();
+        expect(server.client.process.exitCode, fuzz.failure()).toBeNull();
       }
     }
   });
@@ -152,7 +139,7 @@ describe('fuzzing the LSP input', () => {
   it.each(SEEDS)('parameters of the wrong type answer InvalidParams, never InternalError (seed %i)', async (seed) => {
     const fuzz = new Fuzz(seed);
     const uri = 'file:///fuzz/types.ts';
-    await client.open(uri, 'function greet(name: string) {\n  return \n}\n');
+    await server.client.open(uri, 'function greet(name: string) {\n  return \n}\n');
     const at = { line: 1, character: 9 };
     const valid: Record<string, () => Record<string, unknown>> = {
       'textDocument/completion': () => ({ textDocument: { uri }, position: { ...at }, context: { triggerKind: 1 } }),
@@ -182,15 +169,15 @@ describe('fuzzing the LSP input', () => {
         }
       }
       fuzz.step(`${method} ${JSON.stringify(params).slice(0, 200)}`);
-      const outcome = await within(fuzz, client.connection.sendRequest(method, params).then(() => ({ code: 0 }), (e: { code: number; message: string }) => e));
+      const outcome = await within(fuzz, server.client.connection.sendRequest(method, params).then(() => ({ code: 0 }), (e: { code: number; message: string }) => e));
       expect(outcome.code, `${fuzz.failure()}\n${JSON.stringify(outcome)}`).not.toBe(-32603);
     }
     for (let i = 0; i < 20; i++) {
       const method = fuzz.pick(['textDocument/didOpen', 'textDocument/didChange', 'textDocument/didClose', 'textDocument/didPartiallyAcceptCompletion', 'workspace/didChangeConfiguration']);
-      await client.connection.sendNotification(method, fuzz.pick([null, 5, 'x', [], { textDocument: wrong() }, { contentChanges: wrong(), textDocument: { uri, version: 9 } }, { settings: wrong() }]));
+      await server.client.connection.sendNotification(method, fuzz.pick([null, 5, 'x', [], { textDocument: wrong() }, { contentChanges: wrong(), textDocument: { uri, version: 9 } }, { settings: wrong() }]));
     }
-    expect((await within(fuzz, client.completion(uri, at))).items.length).toBeLessThanOrEqual(1);
-    expect(client.stderr).not.toMatch(/uncaught|unhandled rejection/);
+    expect((await within(fuzz, server.client.completion(uri, at))).items.length).toBeLessThanOrEqual(1);
+    expect(server.client.stderr).not.toMatch(/uncaught|unhandled rejection/);
   });
 
   it.each(SEEDS)('framing faults: each one is named on stderr and ends the server with exit code 1 (seed %i)', async (seed) => {
@@ -214,7 +201,7 @@ describe('fuzzing the LSP input', () => {
       fuzz.step(`fault ${index}: ${JSON.stringify(frame.slice(0, 80))}`);
       const victim = new LspClient();
       try {
-        await victim.initialize({ xencode: { ollama: { host: stub.url }, models: [MODEL] } });
+        await victim.initialize({ xencode: { ollama: { host: server.stub.url }, models: [MODEL] } });
         // Split the frame at a random byte: the reader must not depend on how the bytes arrive.
         const raw = Buffer.from(frame, 'utf8');
         const cut = fuzz.int(raw.length);
