@@ -9,14 +9,14 @@ import type { Logger } from '../log.js';
 import type { BackendError, CompletionBackend } from '../models/backend.js';
 import { OllamaBackend } from '../models/ollama-backend.js';
 import type { ModelOutcome } from './candidates.js';
-import { runEnsemble, type EnsembleMember, type EnsembleMethod } from './ensemble.js';
+import { creditedModels, runEnsemble, uniqueNames, type EnsembleMember, type EnsembleMethod } from './ensemble.js';
 import { BackendHealth, type UserNotifier } from './health.js';
 import { ModelSlots } from './model-slots.js';
 import { AnswerReuse, InFlight } from './answer-reuse.js';
 import type { EnsembleRun } from './ensemble.js';
 import { AnswerCache, type CachedAnswer } from '../store/answer-cache.js';
 import { openLmdbStore, type LmdbStore } from '../store/lmdb-store.js';
-import { FeedbackService, type LabelChange } from '../feedback/feedback-service.js';
+import { FeedbackService } from '../feedback/feedback-service.js';
 import { shownAnswer, type MemberInfo } from './shown-answer.js';
 import { EngineStatistics, type EngineStats } from './statistics.js';
 import type { ChatMember } from './actions/ask-models.js';
@@ -119,19 +119,6 @@ export interface EngineOptions {
   readonly createBackend?: (model: ModelSetting, settings: Settings) => CompletionBackend;
 }
 
-/** The models a run's answer is credited to: those agreeing with it, else the one whose text it is. */
-function winners(run: EnsembleRun): string[] {
-  if (!run.result) return [];
-  const agreeing = unique(run.result.agreeing);
-  if (agreeing.length > 0) return agreeing;
-  const source = run.candidates.find((c) => c.text === run.result!.text) ?? run.candidates[0];
-  return source ? [source.model] : [];
-}
-
-function unique(names: readonly string[]): string[] {
-  return [...new Set(names)];
-}
-
 const defaultBackend = (model: ModelSetting, settings: Settings): CompletionBackend =>
   new OllamaBackend({ model: model.name, host: model.host ?? settings.ollama.host, keepAlive: settings.ollama.keepAlive });
 
@@ -143,7 +130,7 @@ export function createEngine(options: EngineOptions): Engine {
   const health = new BackendHealth(options.notifier);
   const statistics = new EngineStatistics();
   let settings = options.settings;
-  const feedback = new FeedbackService({ settings: () => settings, logger: options.logger, now: options.clock?.now, schedule: options.clock?.schedule, onLabel: (change) => countLabel(statistics, change) });
+  const feedback = new FeedbackService({ settings: () => settings, logger: options.logger, now: options.clock?.now, schedule: options.clock?.schedule, onLabel: (change) => statistics.labelChanged(change) });
   let members = new Map<string, EnsembleMember>();
   let chatMembers: ChatMember[] = [];
   const hovers = new HoverService();
@@ -281,7 +268,7 @@ export function createEngine(options: EngineOptions): Engine {
       const start = async (runSignal: AbortSignal) => {
         const run = await runEnsemble(used, doc, context, { ...ensembleOptions, signal: runSignal });
         // Counted once per run, however many identical requests share it.
-        statistics.models(run.outcomes, winners(run));
+        statistics.models(run.outcomes, creditedModels(run));
         return run;
       };
       let run: EnsembleRun;
@@ -301,13 +288,13 @@ export function createEngine(options: EngineOptions): Engine {
         statistics.empty();
         return { kind: 'empty', outcomes };
       }
-      const agreeing = unique(result.agreeing);
+      const agreeing = uniqueNames(result.agreeing);
       const source = run.candidates.find((c) => c.text === result.text) ?? run.candidates.find((c) => agreeing.includes(c.model));
       const provenance: Provenance = {
         method: run.method,
         rule: result.rule,
-        asked: unique([...members.values()].map((m) => m.backend.model)),
-        answeredInTime: unique(run.candidates.map((c) => c.model)),
+        asked: uniqueNames([...members.values()].map((m) => m.backend.model)),
+        answeredInTime: uniqueNames(run.candidates.map((c) => c.model)),
         agreeing,
         model: source?.model ?? agreeing[0] ?? run.candidates[0]!.model,
         latencyMs: performance.now() - started,
@@ -432,16 +419,4 @@ export function createEngine(options: EngineOptions): Engine {
       );
     },
   };
-}
-
-/** The session counters of xencode.stats follow the labels the feedback signals decide. */
-function countLabel(statistics: EngineStatistics, change: LabelChange): void {
-  const taken = (label: string) => label === 'accepted' || label === 'partlyAccepted';
-  if (!taken(change.from) && taken(change.to)) statistics.accepted(change.to === 'partlyAccepted');
-  // Partial accepts that end up taking all of it (word by word) count as an accept.
-  else if (change.from === 'partlyAccepted' && change.to === 'accepted') statistics.completedPartialAccept();
-  if (change.to === 'rejected' && change.from !== 'rejected') statistics.rejected();
-  // An explicit accept wins over a rejection: the label, and so the counters, say accepted only.
-  else if (change.from === 'rejected' && change.to !== 'rejected') statistics.unrejected();
-  statistics.acceptedChars(change.acceptedChars);
 }

@@ -143,3 +143,16 @@ function callSpecs(members: readonly EnsembleMember[], samples: number): (CallSp
       });
   return specs;
 }
+
+/** The models a run's answer is credited to: those agreeing with it, else the one whose text it is. */
+export function creditedModels(run: EnsembleRun): string[] {
+  if (!run.result) return [];
+  const agreeing = uniqueNames(run.result.agreeing);
+  if (agreeing.length > 0) return agreeing;
+  const source = run.candidates.find((c) => c.text === run.result!.text) ?? run.candidates[0];
+  return source ? [source.model] : [];
+}
+
+export function uniqueNames(names: readonly string[]): string[] {
+  return [...new Set(names)];
+}

@@ -1,3 +1,4 @@
+import type { LabelChange } from '../feedback/feedback-service.js';
 import type { CacheStats } from '../store/answer-cache.js';
 import type { LongOutcome } from './actions/ask-models.js';
 import type { ModelOutcome } from './candidates.js';
@@ -76,6 +77,18 @@ export class EngineStatistics {
   rejected(): void {
     this.feedback.rejected++;
   }
+  /** The session counters follow the labels the feedback signals decide. */
+  labelChanged(change: LabelChange): void {
+    const taken = (label: string) => label === 'accepted' || label === 'partlyAccepted';
+    if (!taken(change.from) && taken(change.to)) this.accepted(change.to === 'partlyAccepted');
+    // Partial accepts that end up taking all of it (word by word) count as an accept.
+    else if (change.from === 'partlyAccepted' && change.to === 'accepted') this.completedPartialAccept();
+    if (change.to === 'rejected' && change.from !== 'rejected') this.rejected();
+    // An explicit accept wins over a rejection: the label, and so the counters, say accepted only.
+    else if (change.from === 'rejected' && change.to !== 'rejected') this.unrejected();
+    this.acceptedChars(change.acceptedChars);
+  }
+
   /** A rejected completion was accepted after all (an explicit accept wins over a rejection): no longer rejected. */
   unrejected(): void {
     this.feedback.rejected--;
