@@ -49,7 +49,7 @@ import type { ChatRequest, CompletionBackend, FimRequest } from '../server/model
 import { templateFor } from '../server/models/fim-templates.js';
 import { PACKAGE_ROOT } from '../server/paths.js';
 import { openLmdbStore, type LmdbStore } from '../server/store/lmdb-store.js';
-import { markdownTable, ms, summarize, type Summary } from './stats.js';
+import { markdownTable, ms, seededRandom, summarize, type Summary } from './stats.js';
 
 const { values } = parseArgs({
   options: {
@@ -86,17 +86,6 @@ const LINE_STARTS = (() => {
 const us = (x: number) => (x * 1000).toFixed(1);
 const log = (message: string) => process.stderr.write(`${message}\n`);
 
-/** A small seeded generator (mulberry32), so every run uses the same positions and records. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // ---------------------------------------------------------------------------------------------------------------
 // 1. The completion path
@@ -139,7 +128,7 @@ function positions(count: number): Position[] {
     const content = line.trim();
     return i > 40 && /^\s{2,}\S/.test(line) && content.length >= 20 && content.length <= 100 && content.endsWith(';') && !content.startsWith('//') && !content.startsWith('*');
   });
-  const random = rng(11);
+  const random = seededRandom(11);
   const out: Position[] = [];
   for (let k = 0; k < count; k++) {
     const { line, i } = code[Math.floor((k / count) * code.length)]!;
@@ -448,7 +437,7 @@ async function writeRecords(dataDir: string) {
   service.attach(store);
   // The service's own log: its flush applies the redaction the server applies at the write.
   const feedbackLog = (service as unknown as { log: FeedbackLog }).log;
-  const random = rng(7);
+  const random = seededRandom(7);
   const BATCH = 1000;
   const start = Date.now() - 60 * 24 * 3600 * 1000;
   let main = 0;

@@ -8,6 +8,7 @@ import { CancellationTokenSource } from 'vscode-jsonrpc/node';
 import type { CompletionList } from 'vscode-languageserver-protocol';
 import type { LspClient } from '../test/support/lsp-client.js';
 import type { OllamaStub, StubModel } from '../test/support/ollama-stub.js';
+import { seededRandom } from './stats.js';
 
 export interface LoadOptions {
   readonly completions: number;
@@ -37,17 +38,6 @@ export interface LoadResult {
   readonly seconds: number;
 }
 
-/** A deterministic generator (mulberry32), so runs are comparable. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The k-th answer: one to six lines, different every time. */
 function answerFor(k: number, rand: () => number): string {
@@ -58,7 +48,7 @@ function answerFor(k: number, rand: () => number): string {
 }
 
 export async function driveLoad(client: LspClient, model: StubModel, stub: OllamaStub, docs: LoadDocument[], options: LoadOptions): Promise<LoadResult> {
-  const rand = random(10);
+  const rand = seededRandom(10);
   const intervalMs = (options.seconds * 1000) / options.completions;
   const outstanding = new Set<Promise<unknown>>();
   let answered = 0;

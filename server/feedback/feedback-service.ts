@@ -112,8 +112,8 @@ export class FeedbackService {
     const now = this.now();
     const known = this.files.get(uri);
     if (known && now - known.at < FILE_FACTS_MS) return known;
-    const path = uriPath(uri);
-    const facts = { ignored: path !== undefined && this.ignore.isIgnored(path), file: workspaceRelativePath(uri, this.roots), at: now };
+    // isIgnored takes the URI itself (untitled buffers and other schemes are never ignored).
+    const facts = { ignored: this.ignore.isIgnored(uri), file: workspaceRelativePath(uri, this.roots), at: now };
     if (this.files.size >= MAX_LEARNING) this.files.delete(this.files.keys().next().value!);
     this.files.set(uri, facts);
     return facts;
@@ -132,11 +132,12 @@ export class FeedbackService {
     const { context } = answer;
     const level = this.options.settings().feedback.level;
     this.rememberLabel(answer.id, { label: 'ignored', acceptedLength: 0 });
-    const { ignored } = this.fileFacts(doc.uri);
+    const facts = this.fileFacts(doc.uri);
+    const { ignored } = facts;
     if (ignored) this.counters.ignoredFiles++;
     // Tracked even when nothing is recorded: the session's accept counts come from the same signals.
     const record = this.enabled && !ignored;
-    if (record) this.recordShown(doc, answer, level);
+    if (record) this.recordShown(doc, answer, level, facts.file);
     this.tracker.shown(trackedDocument(doc), {
       id: answer.id,
       text: answer.text,
@@ -146,14 +147,14 @@ export class FeedbackService {
     });
   }
 
-  private recordShown(doc: OpenDocument, answer: ShownAnswer, level: FeedbackRecord['level']): void {
+  private recordShown(doc: OpenDocument, answer: ShownAnswer, level: FeedbackRecord['level'], file: string): void {
     const { context } = answer;
     const record: FeedbackRecord = {
       schema: FEEDBACK_SCHEMA,
       id: answer.id,
       time: this.now(),
       language: doc.languageId,
-      file: this.fileFacts(doc.uri).file,
+      file,
       ...(answer.astHash ? { astHash: answer.astHash } : {}),
       method: answer.method,
       rule: answer.rule,
@@ -346,16 +347,6 @@ export class FeedbackService {
     const result = redactSecrets(text);
     this.counters.redactions += result.redactions;
     return result.text;
-  }
-}
-
-/** The file system path of a file: URI, else undefined (untitled buffers and other schemes are never ignored). */
-function uriPath(uri: string): string | undefined {
-  if (!uri.startsWith('file:')) return undefined;
-  try {
-    return decodeURIComponent(new URL(uri).pathname);
-  } catch {
-    return undefined;
   }
 }
 
