@@ -11,7 +11,7 @@
  * - `jsonl` the whole record, as stored.
  *
  * `prompt` is the exact text the model named by `options.model` was sent (its `models[].prompt`, FIM template
- * filled in); without `options.model`, that of the model whose text was shown. Texts are written as stored: they
+ * filled in); without `options.model`, that of the first configured model (records list their models in that order). Texts are written as stored: they
  * were redacted when recorded, and are not touched here.
  *
  * Rules (each a choice; the reasons are beside the code):
@@ -147,7 +147,8 @@ function* rows(records: Iterable<FeedbackRecord>, options: ExportOptions, summar
       summary.skipped.noCode++;
       continue;
     }
-    const prompt = promptOf(record, model ?? record.chosenModel);
+    // The issue's contract: the first configured model's prompt by default (a record lists the models in configured order).
+    const prompt = promptOf(record, model ?? record.models[0]?.model ?? record.chosenModel);
     if (prompt === undefined) {
       summary.skipped.noPrompt++;
       continue;

@@ -73,10 +73,10 @@ describe('exportRows: column contracts', () => {
 });
 
 describe('exportRows: prompt', () => {
-  it("is the exact prompt of the model named by `model`, else of the model whose text was shown", () => {
+  it("is the exact prompt of the model named by `model`, else of the first configured model", () => {
     const r = accepted({ chosen: 'ok();', chosenModel: 'b', models: [model('a', { prompt: '<fim_prefix>A' }), model('b', { candidate: 'ok();', prompt: '<PRE>B' })] }, 0);
-    expect(run([r], 'sft', { model: 'a' }).rows).toEqual([{ prompt: '<fim_prefix>A', completion: 'ok();' }]);
-    expect(run([r], 'sft').rows).toEqual([{ prompt: '<PRE>B', completion: 'ok();' }]);
+    expect(run([r], 'sft', { model: 'b' }).rows).toEqual([{ prompt: '<PRE>B', completion: 'ok();' }]);
+    expect(run([r], 'sft').rows).toEqual([{ prompt: '<fim_prefix>A', completion: 'ok();' }]);
   });
 
   it('skips (noPrompt) a record whose model entry has no prompt; excludes (model) one that did not ask it', () => {
