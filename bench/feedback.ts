@@ -93,6 +93,7 @@ const log = (message: string) => process.stderr.write(`${message}\n`);
 
 /** A model in process that answers at once, with the prompt its family's FIM template makes (as OllamaBackend). */
 class InstantBackend implements CompletionBackend {
+  readonly provider = 'ollama' as const;
   readonly host = HOST;
   constructor(
     readonly model: string,

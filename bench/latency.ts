@@ -36,6 +36,7 @@ const typedLines = pickLines(SOURCE, LINE_COUNT);
 
 /** A model that answers at once with what the user is about to type (the rest of the line, then the next line). */
 class InstantBackend implements CompletionBackend {
+  readonly provider = 'ollama' as const;
   readonly model = MODEL;
   readonly host = 'in-process';
   answer = '';

@@ -1,4 +1,10 @@
-/** The contract between the engine and a model server. Ollama implements it today; others can later. */
+/** The contract between the engine and a model server: Ollama, llama.cpp's llama-server, any OpenAI-compatible server. */
+
+/** Which kind of server a model is on (`models[].provider`). */
+export type ProviderName = 'ollama' | 'llama.cpp' | 'openai';
+
+/** How messages name each provider. */
+export const PROVIDER_LABELS: Readonly<Record<ProviderName, string>> = { ollama: 'Ollama', 'llama.cpp': 'llama-server', openai: 'the OpenAI-compatible server' };
 
 export interface FimRequest {
   /** Code before the cursor, including any header lines from outside the window. */
@@ -41,6 +47,9 @@ export type BackendErrorKind =
   | 'busy' // 503: the server's queue is full
   | 'server' // 5xx or an error line in the stream
   | 'bad-request' // other 4xx
+  | 'unauthorized' // 401/403: the API key is missing or wrong
+  | 'wrong-provider' // the server at the URL speaks another provider's API (an Ollama URL given as llama.cpp…)
+  | 'loading' // the server is up and still loading the model (llama-server /health 503): transient, not a failure
   | 'aborted'; // the caller aborted
 
 /** A failure with a message written for the user: what happened and what to do about it. */
@@ -91,10 +100,20 @@ export interface ChatAnswer {
  */
 export interface CompletionBackend {
   readonly model: string;
+  /** Where the server is (its root URL; an OpenAI base URL ends in /v1); with replicas, the first one's. */
   readonly host: string;
+  readonly provider: ProviderName;
   complete(request: FimRequest): Promise<FimAnswer>;
   /** Answers a conversation with the assistant's next message (the model needs a chat/instruct template). */
   chat(request: ChatRequest): Promise<ChatAnswer>;
   /** Loads the model into memory ahead of the first request; failures are reported, never thrown. */
   warm(): Promise<void>;
+  /**
+   * Requests the server can serve at once, when it says (llama-server's slot count); the engine's slot pool for the
+   * model follows it. Undefined until known.
+   */
+  readonly serverSlots?: number;
+  /** Stops what the backend owns (a managed llama-server, background probes); the engine calls it once, on exit or
+   *  when the model leaves the settings. */
+  close?(): Promise<void>;
 }

@@ -26,6 +26,7 @@ type FimMode = { kind: 'suffix'; stop: readonly string[] } | { kind: 'raw'; temp
  * its own signal).
  */
 export class OllamaBackend implements CompletionBackend {
+  readonly provider = 'ollama' as const;
   readonly model: string;
   readonly host: string;
   private mode: Promise<FimMode> | undefined;
