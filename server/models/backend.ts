@@ -1,4 +1,5 @@
 /** The contract between the engine and a model server: Ollama, llama.cpp's llama-server, any OpenAI-compatible server. */
+import type { Logger } from '../log.js';
 
 /** Which kind of server a model is on (`models[].provider`). */
 export type ProviderName = 'ollama' | 'llama.cpp' | 'openai';
@@ -116,4 +117,14 @@ export interface CompletionBackend {
   /** Stops what the backend owns (a managed llama-server, background probes); the engine calls it once, on exit or
    *  when the model leaves the settings. */
   close?(): Promise<void>;
+}
+
+/**
+ * What a backend may use from its surroundings: a log, a way to tell the user (window/showMessage; the caller
+ * shows each message as given, so a backend says a thing once), and the environment (API keys by variable name).
+ */
+export interface BackendEnvironment {
+  readonly logger: Logger;
+  readonly notify: (severity: 'info' | 'warn', message: string) => void;
+  readonly env: NodeJS.ProcessEnv;
 }
