@@ -13,6 +13,18 @@ export default defineConfig({
       { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
       { extends: true, test: { name: 'integration', include: ['test/integration/**/*.test.ts'], fileParallelism: false } },
       {
+        // Against the real llama-server (Debian's llama.cpp, tiny generated models): module tests and the built server.
+        extends: true,
+        test: {
+          name: 'llama',
+          include: ['test/llama/**/*.test.ts'],
+          fileParallelism: false,
+          globalSetup: ['test/llama/setup.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
         extends: true,
         test: {
           name: 'e2e',
