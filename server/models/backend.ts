@@ -18,6 +18,13 @@ export interface FimRequest {
   readonly seed?: number;
   /** Ask for token log-probabilities (only when the server supports them). */
   readonly logprobs?: boolean;
+  /**
+   * The lines from outside the window that `prefix` starts with (imports, enclosing headers), when there are any:
+   * a server with a place for extra context (llama-server's /infill `input_extra`) may send them there instead.
+   */
+  readonly header?: string;
+  /** The document's path relative to its workspace (or its file name), for servers that label context by file. */
+  readonly filename?: string;
 }
 
 export interface FimAnswer {
@@ -109,6 +116,12 @@ export interface CompletionBackend {
   chat(request: ChatRequest): Promise<ChatAnswer>;
   /** Loads the model into memory ahead of the first request; failures are reported, never thrown. */
   warm(): Promise<void>;
+  /**
+   * A cheap check that the server is up and serves this model (Ollama /api/version, llama-server /health,
+   * OpenAI /v1/models), within the signal; throws the BackendError a request would. Replicas probe a replica
+   * they took out with it.
+   */
+  probe?(signal: AbortSignal): Promise<void>;
   /**
    * Requests the server can serve at once, when it says (llama-server's slot count); the engine's slot pool for the
    * model follows it. Undefined until known.
