@@ -1,4 +1,7 @@
 import { z } from 'zod';
+import { DEFAULT_OLLAMA_PORT, modelIdentity, modelSchema, normalizeHost, ollamaHostSchema, type ModelSetting } from './config-models.js';
+
+export { DEFAULT_OLLAMA_PORT, normalizeHost, modelLocations, modelIdentity, PROVIDERS, type Provider, type ModelSetting } from './config-models.js';
 
 /**
  * The settings schema, defaults and validation. Settings arrive as `initializationOptions.xencode` and as the
@@ -6,61 +9,26 @@ import { z } from 'zod';
  * nothing here throws.
  */
 
-export const DEFAULT_OLLAMA_PORT = 11434;
 export const DEFAULT_MODEL = 'qwen2.5-coder:1.5b-base';
 export const ENSEMBLE_METHODS = ['hybrid', 'vote', 'weighted', 'consensus', 'auto'] as const;
 /** The methods `auto` chooses among (per language, by what the user keeps). */
 export const FIXED_METHODS = ['hybrid', 'vote', 'weighted', 'consensus'] as const;
 export type FixedMethod = (typeof FIXED_METHODS)[number];
 
-/** Accepts what users put in OLLAMA_HOST: `host`, `host:port`, `http://host`, `https://host:port/`. */
-export function normalizeHost(raw: string): string {
-  let host = raw.trim().replace(/\/+$/, '');
-  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(host)) host = `http://${host}`;
-  const url = new URL(host);
-  // 0.0.0.0 is what a server binds to, not an address to connect to.
-  if (url.hostname === '0.0.0.0') url.hostname = '127.0.0.1';
-  if (!url.port && url.protocol === 'http:' && !/:\d+$/.test(host)) url.port = String(DEFAULT_OLLAMA_PORT);
-  return url.toString().replace(/\/+$/, '');
-}
-
-const hostSchema = z
-  .string()
-  .min(1)
-  .superRefine((value, ctx) => {
-    try {
-      const url = new URL(normalizeHost(value));
-      if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('scheme');
-    } catch {
-      ctx.addIssue({ code: z.ZodIssueCode.custom, message: `"${value}" is not a host (expected e.g. http://127.0.0.1:11434)` });
-    }
-  })
-  .transform(normalizeHost);
-
-const modelSchema = z
-  .object({
-    name: z.string().min(1),
-    host: hostSchema.optional(),
-    weight: z.number().positive().finite().default(1),
-    /** Requests sent to this model at once; match OLLAMA_NUM_PARALLEL on its server (default 1). */
-    concurrency: z.number().int().min(1).max(64).default(1),
-  })
-  .strict();
-
 function settingsSchema(defaultHost: string) {
   return z
     .object({
       ollama: z
         .object({
-          host: hostSchema.default(defaultHost),
+          host: ollamaHostSchema.default(defaultHost),
           keepAlive: z.string().min(1).default('30m'),
         })
         .strict()
         .default({}),
       models: z
-        .array(z.preprocess((v) => (typeof v === 'string' ? { name: v } : v), modelSchema))
+        .array(modelSchema)
         .min(1)
-        .default([{ name: DEFAULT_MODEL, weight: 1 }]),
+        .default([{ name: DEFAULT_MODEL }]),
       ensemble: z
         .object({
           method: z.enum(ENSEMBLE_METHODS).default('hybrid'),
@@ -107,12 +75,25 @@ function settingsSchema(defaultHost: string) {
       actions: z
         .object({
           /** Models asked for code actions and hovers (through chat); empty: the completion models. */
-          models: z.array(z.preprocess((v) => (typeof v === 'string' ? { name: v } : v), modelSchema)).default([]),
+          models: z.array(modelSchema).default([]),
           maxTokens: z.number().int().min(16).max(32_768).default(2048),
           /** A code action's models are aborted after this long; the action reports that they were too slow. */
           timeoutMs: z.number().int().min(1000).max(600_000).default(120_000),
           /** Code around the target the models see (before and after it, each), besides imports and headers. */
           contextChars: z.number().int().min(0).max(200_000).default(3000),
+        })
+        .strict()
+        .default({}),
+      llamaCpp: z
+        .object({
+          /** The llama-server binary for models with `gguf`; default: llama-server on PATH. */
+          serverPath: z.string().min(1).optional(),
+          /** Tokens of context per slot of a managed llama-server. */
+          contextSize: z.number().int().min(256).max(1_048_576).default(4096),
+          /** Threads of a managed llama-server; default: derived from the machine's cores. */
+          threads: z.number().int().min(1).max(1024).optional(),
+          /** More arguments for a managed llama-server (e.g. ["-ngl", "99"] to offload to a GPU). */
+          args: z.array(z.string()).default([]),
         })
         .strict()
         .default({}),
@@ -133,7 +114,6 @@ export type Settings = z.output<ReturnType<typeof settingsSchema>>;
 
 /** The top-level setting names (`ollama`, `models`, …, `actions`, `hover`), from the schema itself. */
 export const SETTING_SECTIONS: readonly string[] = Object.keys(settingsSchema(`http://127.0.0.1:${DEFAULT_OLLAMA_PORT}`).shape);
-export type ModelSetting = Settings['models'][number];
 
 /** The models that answer code actions and hovers: `actions.models`, else the completion models. */
 export function actionModels(settings: Settings): readonly ModelSetting[] {
@@ -142,7 +122,7 @@ export function actionModels(settings: Settings): readonly ModelSetting[] {
 
 /** A fingerprint of what changes a hover's text: its models (with weights) and its token budget. */
 export function hoverFingerprint(settings: Settings): string {
-  return JSON.stringify([actionModels(settings).map((m) => [m.name, m.host ?? settings.ollama.host, m.weight]), settings.hover.maxTokens, settings.actions.contextChars]);
+  return JSON.stringify([actionModels(settings).map((m) => [modelIdentity(m, settings.ollama.host), m.weight]), settings.hover.maxTokens, settings.actions.contextChars]);
 }
 
 export interface SettingsResult {
@@ -191,7 +171,8 @@ export function validateSettings(raw: unknown, env: NodeJS.ProcessEnv = process.
     const issue = result.error.issues[0]!;
     if (issue.code === z.ZodIssueCode.unrecognized_keys) {
       for (const key of issue.keys) {
-        problems.push(`unknown setting ${keyName([...issue.path, key])} (ignored)`);
+        const hint = /^(api_?key|key|token|secret)$/i.test(key) ? ': never put a key in settings; put it in an environment variable and name that in apiKeyEnv' : '';
+        problems.push(`unknown setting ${keyName([...issue.path, key])} (ignored${hint})`);
         removeAt(input, [...issue.path, key]);
       }
     } else {
@@ -199,7 +180,9 @@ export function validateSettings(raw: unknown, env: NodeJS.ProcessEnv = process.
       // A required key that is missing cannot be removed: drop the entry that needs it (e.g. a model without a name).
       const target = current === undefined ? issue.path.slice(0, -1) : issue.path;
       const inList = typeof target[target.length - 1] === 'number';
-      problems.push(`${keyName(issue.path)}: ${issue.message} (got ${describe(current)}); ${inList ? 'that entry is ignored' : 'using the default'}`);
+      // A value given where a variable's name belongs may be the key itself: never repeat it.
+      const shown = issue.path[issue.path.length - 1] === 'apiKeyEnv' ? 'a value, not shown' : describe(current);
+      problems.push(`${keyName(issue.path)}: ${issue.message} (got ${shown}); ${inList ? 'that entry is ignored' : 'using the default'}`);
       removeAt(input, target);
     }
   }
@@ -259,7 +242,7 @@ function removeAt(root: unknown, path: (string | number)[]): void {
  */
 export function answerFingerprint(settings: Settings): string {
   return JSON.stringify([
-    settings.models.map((m) => [m.name, m.host ?? settings.ollama.host, m.weight]),
+    settings.models.map((m) => [modelIdentity(m, settings.ollama.host), m.weight]),
     // concurrency changes how fast, not what: left out.
     settings.ensemble,
     settings.completion.maxTokens,

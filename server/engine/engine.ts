@@ -6,8 +6,8 @@ import { decideCompletion } from '../context/completion-decision.js';
 import type { CompletionContext } from '../context/types.js';
 import type { OpenDocument, TextEdit } from '../documents/document-store.js';
 import type { Logger } from '../log.js';
-import type { BackendError, CompletionBackend } from '../models/backend.js';
-import { OllamaBackend } from '../models/ollama-backend.js';
+import type { BackendEnvironment, BackendError, CompletionBackend } from '../models/backend.js';
+import { backendKey as registryKey, createBackend } from '../models/registry.js';
 import type { ModelOutcome } from './candidates.js';
 import { creditedModels, runEnsemble, uniqueNames, type EnsembleMember, type EnsembleMethod } from './ensemble.js';
 import { BackendHealth, type UserNotifier } from './health.js';
@@ -115,18 +115,20 @@ export interface EngineOptions {
   readonly logger: Logger;
   /** The clock of the feedback signals (tests): `now`, and what arms its timer. */
   readonly clock?: { readonly now: () => number; readonly schedule?: (delayMs: number, fire: () => void) => () => void };
-  /** Makes the backend for one configured model; defaults to an Ollama backend. */
+  /** Makes the backend for one configured model; defaults to the provider registry's. */
   readonly createBackend?: (model: ModelSetting, settings: Settings) => CompletionBackend;
 }
-
-const defaultBackend = (model: ModelSetting, settings: Settings): CompletionBackend =>
-  new OllamaBackend({ model: model.name, host: model.host ?? settings.ollama.host, keepAlive: settings.ollama.keepAlive });
 
 /**
  * The engine: a document and a position in, an answer out. It knows nothing of LSP; the server translates.
  */
 export function createEngine(options: EngineOptions): Engine {
-  const makeBackend = options.createBackend ?? defaultBackend;
+  const environment: BackendEnvironment = {
+    logger: options.logger,
+    notify: (severity, message) => (severity === 'warn' ? options.notifier.warn(message) : options.notifier.info(message)),
+    env: process.env,
+  };
+  const makeBackend = options.createBackend ?? ((model: ModelSetting, current: Settings) => createBackend(model, current, environment));
   const health = new BackendHealth(options.notifier);
   const statistics = new EngineStatistics();
   let settings = options.settings;
@@ -143,44 +145,51 @@ export function createEngine(options: EngineOptions): Engine {
   reuse.setFingerprint(answerFingerprint(settings));
   const inFlight = new InFlight<EnsembleRun>();
 
-  function backendKey(model: ModelSetting): string {
-    return `${model.name}@${model.host ?? settings.ollama.host}|${settings.ollama.keepAlive}`;
+  /** One backend (and one slot pool) per distinct server and model, shared by completions, actions and hovers. */
+  let pool = new Map<string, { backend: CompletionBackend; slots: ModelSlots }>();
+  /** The configured concurrency per backend (the highest where several entries share one). */
+  let concurrency = new Map<string, number | undefined>();
+
+  function pooled(model: ModelSetting, next: Map<string, { backend: CompletionBackend; slots: ModelSlots }>) {
+    const key = registryKey(model, settings);
+    if (model.concurrency !== undefined) concurrency.set(key, Math.max(concurrency.get(key) ?? 0, model.concurrency));
+    let entry = next.get(key) ?? pool.get(key);
+    if (!entry) {
+      const backend = makeBackend(model, settings);
+      // Without a configured concurrency, as many requests at once as the server has slots (when it says).
+      entry = { backend, slots: new ModelSlots(() => concurrency.get(key) ?? backend.serverSlots ?? 1) };
+    }
+    next.set(key, entry);
+    return entry;
   }
 
   function configureBackends(): void {
-    const next = new Map<string, EnsembleMember>();
-    for (const model of settings.models) {
-      const key = backendKey(model);
-      const previous = members.get(key);
-      next.set(key, {
-        backend: previous?.backend ?? makeBackend(model, settings),
-        weight: model.weight,
-        // A new slot pool only when the limit changed: calls in flight keep their slots.
-        slots: previous && previous.slots.limit === model.concurrency ? previous.slots : new ModelSlots(model.concurrency),
-      });
-    }
-    members = next;
-    // Action models share a backend (and its slots) with the completion model of the same name and host.
-    chatMembers = actionModels(settings).map((model) => {
-      const key = backendKey(model);
-      const existing = next.get(key) ?? previousChat.get(key);
-      const member = {
-        backend: existing?.backend ?? makeBackend(model, settings),
-        weight: model.weight,
-        slots: existing && existing.slots.limit === model.concurrency ? existing.slots : new ModelSlots(model.concurrency),
-      };
-      previousChat.set(key, member);
-      return member;
-    });
+    const next = new Map<string, { backend: CompletionBackend; slots: ModelSlots }>();
+    concurrency = new Map();
+    members = new Map(settings.models.map((model) => {
+      const entry = pooled(model, next);
+      return [registryKey(model, settings), { ...entry, weight: model.weight }];
+    }));
+    chatMembers = actionModels(settings).map((model) => ({ ...pooled(model, next), weight: model.weight }));
+    // Backends no model uses any more stop what they own (a managed llama-server, probes).
+    for (const [key, { backend }] of pool) if (!next.has(key)) void closeBackend(backend);
+    pool = next;
   }
-  const previousChat = new Map<string, ChatMember>();
+
+  async function closeBackend(backend: CompletionBackend): Promise<void> {
+    try {
+      await backend.close?.();
+    } catch (err) {
+      options.logger.warn(`closing ${backend.model} at ${backend.host}: ${(err as Error).message}`);
+    }
+  }
   configureBackends();
   const longAnswerHooks = {
     onFailure: (error: BackendError) => {
       options.logger.warn(`${error.model}@${error.host}: ${error.message}`);
       health.failed(error);
     },
-    onSuccess: (backend: CompletionBackend) => health.succeeded(backend.model, backend.host),
+    onSuccess: (backend: CompletionBackend) => health.succeeded(backend.model, backend.host, backend.provider),
     onOutcomes: (outcomes: Parameters<EngineStatistics['actionModels']>[0], winners: readonly string[]) => statistics.actionModels(outcomes, winners),
   };
 
@@ -263,7 +272,7 @@ export function createEngine(options: EngineOptions): Engine {
           options.logger.warn(`${error.model}@${error.host}: ${error.message}`);
           health.failed(error);
         },
-        onSuccess: (backend: CompletionBackend) => health.succeeded(backend.model, backend.host),
+        onSuccess: (backend: CompletionBackend) => health.succeeded(backend.model, backend.host, backend.provider),
       };
       const start = async (runSignal: AbortSignal) => {
         const run = await runEnsemble(used, doc, context, { ...ensembleOptions, signal: runSignal });
@@ -371,6 +380,7 @@ export function createEngine(options: EngineOptions): Engine {
 
     async close() {
       hovers.close();
+      await Promise.all([...pool.values()].map(({ backend }) => closeBackend(backend)));
       await feedback.close();
       await reuse.answerCache.close();
       await store?.close();
@@ -410,7 +420,7 @@ export function createEngine(options: EngineOptions): Engine {
         [...members.values()].map(async ({ backend }) => {
           try {
             await backend.warm();
-            health.succeeded(backend.model, backend.host);
+            health.succeeded(backend.model, backend.host, backend.provider);
             options.logger.info(`model ${backend.model} loaded at ${backend.host}`);
           } catch (err) {
             options.logger.warn(`warming ${backend.model} at ${backend.host} failed: ${(err as Error).message}`);

@@ -1,4 +1,4 @@
-import type { BackendError, BackendErrorKind } from '../models/backend.js';
+import { PROVIDER_LABELS, type BackendError, type BackendErrorKind, type ProviderName } from '../models/backend.js';
 
 /** How the engine tells the user about backend trouble (the LSP layer shows it as window/showMessage). */
 export interface UserNotifier {
@@ -6,8 +6,8 @@ export interface UserNotifier {
   info(message: string): void;
 }
 
-/** Kinds that are the user's to fix and worth one message; 'aborted' and transient kinds are not. */
-const REPORTED: ReadonlySet<BackendErrorKind> = new Set(['unreachable', 'model-not-found', 'no-insert', 'server', 'busy', 'bad-request']);
+/** Kinds that are the user's to fix and worth one message; 'aborted' and 'loading' (transient) are not. */
+const REPORTED: ReadonlySet<BackendErrorKind> = new Set(['unreachable', 'model-not-found', 'no-insert', 'server', 'busy', 'bad-request', 'unauthorized', 'wrong-provider']);
 
 /**
  * Tells the user about each backend problem once, not once per keystroke, and says so when it is gone.
@@ -27,12 +27,12 @@ export class BackendHealth {
     this.notifier.warn(error.message);
   }
 
-  succeeded(model: string, host: string): void {
+  succeeded(model: string, host: string, provider: ProviderName = 'ollama'): void {
     for (const [key, error] of this.open) {
       if (error.host !== host) continue;
       if (error.kind !== 'unreachable' && error.model !== model) continue;
       this.open.delete(key);
-      if (error.kind === 'unreachable') this.notifier.info(`Ollama at ${host} is reachable again.`);
+      if (error.kind === 'unreachable') this.notifier.info(`${capitalized(PROVIDER_LABELS[provider])} at ${host} is reachable again.`);
       else if (error.kind === 'model-not-found') this.notifier.info(`Model ${model} is available now.`);
     }
   }
@@ -45,4 +45,8 @@ export class BackendHealth {
   private key(kind: BackendErrorKind, model: string, host: string): string {
     return kind === 'unreachable' ? `unreachable ${host}` : `${kind} ${model}@${host}`;
   }
+}
+
+function capitalized(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
 }

@@ -1,12 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_MODEL, actionModels, answerFingerprint, defaultHost, normalizeHost, validateSettings } from '../../server/config.js';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { DEFAULT_MODEL, actionModels, answerFingerprint, defaultHost, modelLocations, normalizeHost, validateSettings } from '../../server/config.js';
 
 describe('settings validation', () => {
   it('gives the documented defaults for no settings', () => {
     const { settings, problems } = validateSettings(undefined, {});
     expect(problems).toEqual([]);
     expect(settings.ollama.host).toBe('http://127.0.0.1:11434');
-    expect(settings.models).toEqual([{ name: DEFAULT_MODEL, weight: 1, concurrency: 1 }]);
+    expect(settings.models).toEqual([{ name: DEFAULT_MODEL, provider: 'ollama', weight: 1 }]);
     expect(settings.ensemble).toEqual({ method: 'hybrid', deadlineMs: 2000, samples: 1, rover: false });
     expect(settings.completion).toEqual({ maxTokens: 128, debounceMs: 0, contextChars: 6000, popupWaitMs: 400 });
     expect(settings.cache).toEqual({ enabled: true, maxEntries: 50000 });
@@ -19,8 +21,8 @@ describe('settings validation', () => {
     const { settings, problems } = validateSettings({ models: ['a:1b'], actions: { models: ['chat:7b', { name: 'big:32b', weight: 2, host: 'gpu:11434' }] } }, {});
     expect(problems).toEqual([]);
     expect(actionModels(settings)).toEqual([
-      { name: 'chat:7b', weight: 1, concurrency: 1 },
-      { name: 'big:32b', weight: 2, concurrency: 1, host: 'http://gpu:11434' },
+      { name: 'chat:7b', provider: 'ollama', weight: 1 },
+      { name: 'big:32b', provider: 'ollama', weight: 2, host: 'http://gpu:11434' },
     ]);
     expect(actionModels(validateSettings({ models: ['a:1b'] }, {}).settings).map((m) => m.name)).toEqual(['a:1b']);
     const bad = validateSettings({ hover: { deadlineMs: 10 }, actions: { timeoutMs: 'soon' } }, {});
@@ -58,15 +60,15 @@ describe('settings validation', () => {
       {},
     );
     expect(settings.models).toEqual([
-      { name: 'starcoder2:3b', weight: 1, concurrency: 1 },
-      { name: 'qwen2.5-coder:7b-base', host: 'http://10.0.0.5:11434', weight: 2, concurrency: 1 },
+      { name: 'starcoder2:3b', provider: 'ollama', weight: 1 },
+      { name: 'qwen2.5-coder:7b-base', provider: 'ollama', host: 'http://10.0.0.5:11434', weight: 2 },
     ]);
     expect(problems.some((p) => p.includes('xencode.models[2].name'))).toBe(true);
   });
 
   it('falls back to the default model when the list ends up empty', () => {
     const { settings, problems } = validateSettings({ models: [42] }, {});
-    expect(settings.models).toEqual([{ name: DEFAULT_MODEL, weight: 1, concurrency: 1 }]);
+    expect(settings.models).toEqual([{ name: DEFAULT_MODEL, provider: 'ollama', weight: 1 }]);
     expect(problems.length).toBeGreaterThan(0);
   });
 
@@ -119,5 +121,63 @@ describe('settings from Lua', () => {
     expect(settings.cache.enabled).toBe(true);
     expect(settings.ensemble.method).toBe('vote');
     expect(validateSettings({ models: [] }, {}).problems[0]).toContain('xencode.models');
+  });
+});
+
+describe('model providers', () => {
+  const one = (entry: unknown) => validateSettings({ models: [entry] }, {});
+
+  it('takes llama.cpp and OpenAI-compatible servers, each with its own default port and URL form', () => {
+    expect(one({ name: 'coder', provider: 'llama.cpp', host: '127.0.0.1' }).settings.models[0]).toEqual({ name: 'coder', provider: 'llama.cpp', host: 'http://127.0.0.1:8080', weight: 1 });
+    expect(modelLocations(one({ name: 'coder', provider: 'llama.cpp' }).settings.models[0]!, 'http://o:11434')).toEqual(['http://127.0.0.1:8080']);
+    const openai = one({ name: 'Qwen/Qwen2.5-Coder-7B', provider: 'openai', baseUrl: 'http://gpu-box:8000/v1/', apiKeyEnv: 'OPENAI_API_KEY' });
+    expect(openai.problems).toEqual([]);
+    expect(modelLocations(openai.settings.models[0]!, 'http://o:11434')).toEqual(['http://gpu-box:8000/v1']);
+  });
+
+  it('makes a gguf file a llama.cpp model served by Xencode itself', () => {
+    const { settings, problems } = one({ name: 'tiny', gguf: '~/models/tiny.gguf' });
+    expect(problems).toEqual([]);
+    expect(settings.models[0]!.provider).toBe('llama.cpp');
+    expect(settings.models[0]!.gguf).toBe(join(homedir(), 'models/tiny.gguf'));
+    expect(modelLocations(settings.models[0]!, 'http://o:11434')).toEqual([]);
+    expect(one({ name: 'tiny', gguf: 'models/tiny.gguf' }).problems[0]).toMatch(/xencode\.models\[0\]\.gguf: must be an absolute path/);
+    expect(one({ name: 'tiny', provider: 'ollama', gguf: '/m/tiny.gguf' }).problems[0]).toMatch(/gguf: is served by a llama-server Xencode starts: use provider "llama.cpp"/);
+  });
+
+  it('lists replicas in order without repeats', () => {
+    const { settings, problems } = one({ name: 'm', provider: 'llama.cpp', host: 'a', hosts: ['b:9000', 'http://a:8080'] });
+    expect(problems).toEqual([]);
+    expect(modelLocations(settings.models[0]!, 'x')).toEqual(['http://a:8080', 'http://b:9000']);
+  });
+
+  it('names a misplaced field and says what to use instead', () => {
+    const noBase = one({ name: 'm', provider: 'openai', host: 'http://gpu:8000' });
+    expect(noBase.problems.join('\n')).toMatch(/models\[0\]\.host: is for Ollama and llama\.cpp servers; an OpenAI-compatible server takes baseUrl/);
+    expect(noBase.settings.models[0]!.name).toBe(DEFAULT_MODEL);
+    expect(one({ name: 'm', baseUrl: 'http://gpu:8000/v1' }).problems[0]).toMatch(/baseUrl: is for provider "openai"/);
+    expect(one({ name: 'm', provider: 'openai' }).problems[0]).toMatch(/needs baseUrl/);
+  });
+
+  it('never repeats what may be a key, and points a key in settings at apiKeyEnv', () => {
+    const secret = 'sk-live-0123456789abcdef';
+    const wrong = one({ name: 'm', provider: 'openai', baseUrl: 'http://g/v1', apiKeyEnv: secret });
+    expect(wrong.problems.join('\n')).not.toContain(secret);
+    expect(wrong.problems[0]).toMatch(/apiKeyEnv: must name an environment variable/);
+    const inline = one({ name: 'm', provider: 'openai', baseUrl: 'http://g/v1', apiKey: secret });
+    expect(inline.problems.join('\n')).not.toContain(secret);
+    expect(inline.problems[0]).toMatch(/apiKey \(ignored: never put a key in settings; .* apiKeyEnv\)/);
+  });
+
+  it('puts the provider and where the model runs into the answer fingerprint', () => {
+    const base = answerFingerprint(one({ name: 'm', host: 'http://h:1' }).settings);
+    expect(answerFingerprint(one({ name: 'm', provider: 'llama.cpp', host: 'http://h:1' }).settings)).not.toBe(base);
+    expect(answerFingerprint(one({ name: 'm', host: 'http://h:2' }).settings)).not.toBe(base);
+    expect(answerFingerprint(one({ name: 'm', host: 'http://h:1', concurrency: 4 }).settings)).toBe(base);
+  });
+
+  it('has llama-server settings with defaults', () => {
+    expect(validateSettings({}, {}).settings.llamaCpp).toEqual({ contextSize: 4096, args: [] });
+    expect(validateSettings({ llamaCpp: { serverPath: '/opt/llama/bin/llama-server', threads: 4 } }, {}).settings.llamaCpp).toEqual({ serverPath: '/opt/llama/bin/llama-server', threads: 4, contextSize: 4096, args: [] });
   });
 });

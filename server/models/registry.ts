@@ -1,0 +1,36 @@
+/**
+ * Providers as data: which backend serves a configured model. The engine asks here and never names a provider;
+ * adding one is adding a factory.
+ */
+import { modelIdentity, modelLocations, type ModelSetting, type Provider, type Settings } from '../config.js';
+import type { BackendEnvironment, CompletionBackend } from './backend.js';
+import { OllamaBackend } from './ollama-backend.js';
+
+/** The settings a backend is made from. */
+type BackendSettings = Pick<Settings, 'ollama' | 'llamaCpp'>;
+
+/** Makes the backend for one server (`location`: a server root, or an OpenAI base URL) of a model. */
+type ProviderFactory = (model: ModelSetting, location: string, settings: BackendSettings, environment: BackendEnvironment) => CompletionBackend;
+
+const FACTORIES: Readonly<Record<Provider, ProviderFactory | undefined>> = {
+  ollama: (model, host, settings) => new OllamaBackend({ model: model.name, host, keepAlive: settings.ollama.keepAlive }),
+  'llama.cpp': undefined,
+  openai: undefined,
+};
+
+/** The backend for a configured model: one server, or its replicas behind one backend. */
+export function createBackend(model: ModelSetting, settings: BackendSettings, environment: BackendEnvironment): CompletionBackend {
+  const factory = FACTORIES[model.provider];
+  if (!factory) throw new Error(`provider ${model.provider} is not available yet`);
+  const [first] = modelLocations(model, settings.ollama.host);
+  return factory(model, first!, settings, environment);
+}
+
+/**
+ * What makes two configured models the same backend (and so one slot pool, one managed server): everything the
+ * backend is made from. Weight and concurrency are not part of it; they apply to the backend.
+ */
+export function backendKey(model: ModelSetting, settings: BackendSettings): string {
+  const made = model.provider === 'ollama' ? settings.ollama.keepAlive : model.gguf !== undefined ? JSON.stringify([settings.llamaCpp, model.concurrency ?? 1]) : '';
+  return JSON.stringify([modelIdentity(model, settings.ollama.host), model.apiKeyEnv ?? '', model.fimTemplate ?? '', made]);
+}
