@@ -20,16 +20,17 @@ import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { basename, join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { aptContext, aptFor } from './debian/apt.mjs';
 import { EDITOR_SETS } from './debian/editors.mjs';
 import { LLAMA_SETS } from './debian/llama.mjs';
-import { checkLibraries, layout, unpackRoot, wrapperScript } from './debian/unpack.mjs';
 import { BIN, CACHE, DEBS, FetchError, REPO, ROOTS, STAMPS, limiter, lock, log, readJson, runSync, shQuote, which, writeAtomic } from './debian/util.mjs';
 
 /** Bump when the way a set is unpacked or wrapped changes: every stamp with another recipe is redone. */
 const RECIPE = 1;
 const SETS = { ...EDITOR_SETS, ...LLAMA_SETS };
 const NAMES = Object.keys(SETS);
+// Loaded only when there is something to fetch: a warm run reads the stamps and nothing else.
+let apt;
+let unpack;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Command line
@@ -96,12 +97,12 @@ async function planSet(name, ctx) {
   const reasons = [];
   for (const suite of spec.sources) {
     const suites = suite.endsWith('-backports') ? [suite.replace(/-backports$/, ''), suite] : [suite];
-    const apt = aptFor(ctx, suites);
+    const suiteApt = apt.aptFor(ctx, suites);
     const wanted = (spec.install ?? [spec.pkg]).map((p) => (suites.length > 1 ? `${p}/${suite}` : p));
     let pkgs;
     try {
-      await apt.update();
-      pkgs = await apt.resolve(wanted);
+      await suiteApt.update();
+      pkgs = await suiteApt.resolve(wanted);
     } catch (err) {
       if (!(err instanceof FetchError)) throw err;
       reasons.push(`${suite}: ${err.message}`);
@@ -119,7 +120,7 @@ async function planSet(name, ctx) {
       continue;
     }
     log(`${name}: ${spec.pkg} ${main.version} from ${suite}, ${pkgs.length} packages`);
-    return { name, spec, suite, version: main.version, pkgs, debs: await apt.download(pkgs) };
+    return { name, spec, suite, version: main.version, pkgs, debs: await suiteApt.download(pkgs) };
   }
   throw new FetchError(`${name}: cannot fetch ${spec.pkg} matching ${spec.version}:\n  ${reasons.join('\n  ')}`);
 }
@@ -127,9 +128,9 @@ async function planSet(name, ctx) {
 /** Unpacks a planned set, writes its wrappers, then its stamp (last: a stamp means the set is complete). */
 async function install(plan, arch) {
   const { name, spec, suite, version, pkgs, debs } = plan;
-  const how = await unpackRoot(name, debs, async (root) => {
-    const prepared = spec.prepare(name, root, layout(root, arch));
-    await checkLibraries(root, prepared, prepared.libraries);
+  const how = await unpack.unpackRoot(name, debs, async (root) => {
+    const prepared = spec.prepare(name, root, unpack.layout(root, arch));
+    await unpack.checkLibraries(root, prepared, prepared.libraries);
     return prepared;
   });
   const info = `${spec.pkg} ${version} (Debian ${suite})`;
@@ -137,7 +138,7 @@ async function install(plan, arch) {
   // Wrappers an older version of the set had and this one has not.
   for (const old of readJson(stampFile(name))?.wrappers ?? []) if (!names.includes(old)) rmSync(join(BIN, old), { force: true });
   for (const w of how.wrappers) {
-    writeAtomic(join(BIN, w.name), wrapperScript({ ...w, root: name, info, loader: how.loader, libDirs: how.libDirs }), 0o755);
+    writeAtomic(join(BIN, w.name), unpack.wrapperScript({ ...w, root: name, info, loader: how.loader, libDirs: how.libDirs }), 0o755);
   }
   const stamp = {
     recipe: RECIPE,
@@ -273,7 +274,9 @@ async function main() {
           stamps.set(name, useSystemTmux(systemTmux));
           continue;
         }
-        ctx ??= aptContext();
+        apt ??= await import('./debian/apt.mjs');
+        unpack ??= await import('./debian/unpack.mjs');
+        ctx ??= apt.aptContext();
         let plan;
         try {
           plan = await planSet(name, ctx);
@@ -295,7 +298,7 @@ async function main() {
       await Promise.all(installs);
       prune();
       // The package cache is rebuilt after every update; the lists are kept (apt re-fetches only what changed).
-      for (const apt of ctx?.apts.values() ?? []) rmSync(join(apt.dir, 'cache', 'pkgcache.bin'), { force: true });
+      for (const used of ctx?.apts.values() ?? []) rmSync(join(used.dir, 'cache', 'pkgcache.bin'), { force: true });
       log(`done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     } finally {
       release();
