@@ -1,7 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
 // Two cores: a small fork pool; integration and e2e tests spawn the built server (and real editors), so they run
-// one file at a time. e2e: test/e2e/setup.ts fetches the editors first (Debian packages into .cache/editors/).
+// one file at a time. e2e: test/e2e/setup.ts fetches the editors first (Debian packages into .cache/debian/).
 export default defineConfig({
   test: {
     pool: 'forks',

@@ -1,6 +1,6 @@
-// The real editors the end-to-end tests drive. scripts/fetch-editors.mjs unpacks Debian's packages of them into
-// .cache/editors/ (git-ignored) and writes a wrapper per editor in .cache/editors/bin/ that runs it through the
-// unpacked glibc loader with the environment it needs; see docs/editors-fetch.md.
+// The real editors the end-to-end tests drive. scripts/fetch-debian.mjs unpacks Debian's packages of them into
+// .cache/debian/ (git-ignored) and writes a wrapper per editor in .cache/debian/bin/ that runs it through the
+// unpacked glibc loader with the environment it needs; see docs/debian-fetch.md.
 //
 //   beforeAll(() => { ensureEditors(['nvim-0.12', 'tmux', 'hx']); }, 300_000); // a cold fetch takes ~20-30 s
 //   spawn(editorPath('nvim-0.12'), ['--headless', '-u', 'init.lua', file]);
@@ -14,9 +14,9 @@ export type EditorName = 'nvim-0.12' | 'nvim-0.10' | 'hx' | 'emacs' | 'tmux';
 export const EDITOR_NAMES: readonly EditorName[] = ['nvim-0.12', 'nvim-0.10', 'hx', 'emacs', 'tmux'];
 
 // From the package root (found from this file), so this works through vitest on the .ts and from dist/test/.
-export const EDITORS_DIR = join(PACKAGE_ROOT, '.cache', 'editors');
+export const EDITORS_DIR = join(PACKAGE_ROOT, '.cache', 'debian');
 export const EDITORS_BIN = join(EDITORS_DIR, 'bin');
-export const FETCH_SCRIPT = join(PACKAGE_ROOT, 'scripts', 'fetch-editors.mjs');
+export const FETCH_SCRIPT = join(PACKAGE_ROOT, 'scripts', 'fetch-debian.mjs');
 
 /** A cold fetch of all editors takes 15-30 s; this bounds a stuck apt. */
 const FETCH_TIMEOUT_MS = 15 * 60_000;
@@ -47,7 +47,7 @@ function assertName(name: string): asserts name is EditorName {
 }
 
 /**
- * The absolute path of the editor's wrapper in .cache/editors/bin/ (which may not exist yet: see ensureEditors).
+ * The absolute path of the editor's wrapper in .cache/debian/bin/ (which may not exist yet: see ensureEditors).
  * tmux: the wrapper when the fetch script wrote one (it execs the system's tmux when there is one), else the
  * system's tmux.
  */
@@ -96,9 +96,9 @@ export function ensureEditors<N extends EditorName>(names: readonly N[]): Record
           : `exit ${res.status}`;
       throw new Error(
         `editors not available: ${(still.length ? still : missing).join(', ')}.\n` +
-          `\`node scripts/fetch-editors.mjs --only ${missing.join(',')}\` failed (${why}). It needs apt-get, ` +
+          `\`node scripts/fetch-debian.mjs --only ${missing.join(',')}\` failed (${why}). It needs apt-get, ` +
           `dpkg-deb and a Debian mirror in /etc/apt/sources.list{,.d} (or XENCODE_DEBIAN_MIRROR); see ` +
-          `docs/editors-fetch.md.\n${output.split('\n').slice(-40).join('\n')}`,
+          `docs/debian-fetch.md.\n${output.split('\n').slice(-40).join('\n')}`,
       );
     }
     if (output) process.stderr.write(`${output}\n`);
