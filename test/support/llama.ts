@@ -2,7 +2,7 @@
 // .cache/debian/ by scripts/fetch-debian.mjs) and tiny random GGUF models the project writes itself
 // (scripts/tiny-gguf.mjs, into .cache/models/). Answers are gibberish; tests assert the engine's behaviour.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, renameSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
 import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../../server/paths.js';
@@ -192,4 +192,38 @@ export async function slotsBusy(host: string): Promise<boolean[]> {
   const res = await fetch(`${host}/slots`);
   const slots = (await res.json()) as { is_processing: boolean }[];
   return slots.map((s) => s.is_processing);
+}
+
+/** llama-server's Prometheus counters (GET /metrics, needs --metrics), by name without the `llamacpp:` prefix. */
+export async function llamaMetrics(host: string): Promise<Record<string, number>> {
+  const text = await (await fetch(`${host}/metrics`)).text();
+  const metrics: Record<string, number> = {};
+  for (const line of text.split('\n')) {
+    const match = /^llamacpp:(\w+)\s+([-\d.e+]+)$/.exec(line.trim());
+    if (match) metrics[match[1]!] = Number(match[2]);
+  }
+  return metrics;
+}
+
+/** Process ids whose command line contains `needle` (Linux /proc), e.g. a model file's unique path. */
+export function processesWith(needle: string): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(needle)) found.push(Number(entry));
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  return found;
+}
+
+/** Polls `check` every 25 ms until it holds; throws naming `what` after `timeoutMs`. */
+export async function until(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
 }
