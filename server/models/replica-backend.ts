@@ -60,6 +60,9 @@ const CONSEQUENCES: Readonly<Record<BackendErrorKind, Consequence>> = {
   aborted: 'aborted',
 };
 
+/** Failures of the model on a server that was there: the runner crashed, the model is not installed there. */
+const MODEL_FAILURES: ReadonlySet<BackendErrorKind> = new Set(['server', 'model-not-found']);
+
 /** Kinds whose message says what to fix on that server (keep it whole); for the others the first sentence says it. */
 const FIX_ON_SERVER: ReadonlySet<BackendErrorKind> = new Set(['model-not-found', 'wrong-provider', 'unauthorized']);
 
@@ -91,8 +94,11 @@ interface Replica {
   readonly index: number;
   /** Requests sent to it and not finished. */
   inFlight: number;
-  /** Set while it is taken out; `since` orders it against the requests sent to it (see `ReplicaBackend.tick`). */
-  out: { reason: string; quiet: boolean; since: number } | undefined;
+  /**
+   * Set while it is taken out; `since` orders it against the requests sent to it (see `ReplicaBackend.tick`);
+   * `modelFailed`: the server was there and this model failed on it (see `ReplicaBackend.check`).
+   */
+  out: { reason: string; quiet: boolean; since: number; modelFailed: boolean } | undefined;
   /** When it last failed: when every replica is out, the one that failed longest ago is tried first. */
   failedAt: number;
   /** When it was last put back: a failure of a request sent before then is old news. */
@@ -274,12 +280,12 @@ export class ReplicaBackend implements CompletionBackend {
     if (replica.out) {
       // Loading, then gone: now it is worth a message.
       if (replica.out.quiet && !quiet) {
-        replica.out = { reason, quiet: false, since: replica.out.since };
+        replica.out = { ...replica.out, reason, quiet: false, modelFailed: err instanceof BackendError && MODEL_FAILURES.has(err.kind) };
         this.announceOut(replica, reason);
       }
       return;
     }
-    replica.out = { reason, quiet, since: replica.failedAt };
+    replica.out = { reason, quiet, since: replica.failedAt, modelFailed: err instanceof BackendError && MODEL_FAILURES.has(err.kind) };
     logger.info(`replica ${replica.backend.host} of ${this.model} taken out: ${reason}`);
     if (!quiet) this.announceOut(replica, reason);
     this.scheduleProbe(replica);
@@ -329,7 +335,7 @@ export class ReplicaBackend implements CompletionBackend {
     timeout.unref();
     const sent = this.tick();
     try {
-      await this.check(replica.backend, controller.signal);
+      await this.check(replica.backend, replica.out.modelFailed, controller.signal);
       if (!controller.signal.aborted) this.answered(replica, sent);
     } catch (err) {
       this.environment.logger.debug(`probe of replica ${replica.backend.host} of ${this.model} failed: ${reasonOf(err)}`);
@@ -342,12 +348,14 @@ export class ReplicaBackend implements CompletionBackend {
 
   /**
    * Whether the server is up and serves the model: the backend's own probe when it has one, else a one-token
-   * completion. A server that answers about the request ('busy', 'bad-request', 'no-insert': a chat-only model
-   * asked to fill in the middle) is up.
+   * completion. The completion too when the model itself failed on a server that was there (a server-level probe,
+   * such as Ollama's /api/version, would put back a replica whose model is missing or crashing, and the user would
+   * hear about it again at its next request). A server that answers about the request ('busy', 'bad-request',
+   * 'no-insert': a chat-only model asked to fill in the middle) is up.
    */
-  private async check(backend: CompletionBackend, signal: AbortSignal): Promise<void> {
+  private async check(backend: CompletionBackend, modelFailed: boolean, signal: AbortSignal): Promise<void> {
     try {
-      if (backend.probe) await backend.probe(signal);
+      if (backend.probe && !modelFailed) await backend.probe(signal);
       else await backend.complete({ prefix: '//', suffix: '', maxTokens: 1, temperature: 0, signal });
     } catch (err) {
       const effect = consequence(err);

@@ -47,7 +47,8 @@ const chat = (signal = new AbortController().signal): ChatRequest => ({ messages
 
 /** Completions and chats a stand-in answered for callers (a probe asks for one token). */
 const served = (stub: OllamaStub) => stub.requests.filter((r) => (r.path === '/api/generate' || r.path === '/api/chat') && r.body?.options?.num_predict === MAX_TOKENS).length;
-const probes = (stub: OllamaStub) => stub.generateRequests(MODEL).filter((r) => r.body?.options?.num_predict === 1).length;
+/** Probes a stand-in got: one-token completions, or the backend's own probe (Ollama's /api/version). */
+const probes = (stub: OllamaStub) => stub.requests.filter((r) => r.path === '/api/version' || (r.path === '/api/generate' && r.body?.options?.num_predict === 1)).length;
 const warnings = () => messages.filter((m) => m.severity === 'warn');
 const infos = () => messages.filter((m) => m.severity === 'info');
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -148,6 +149,12 @@ describe('a replica that fails', () => {
     expect((await backend.complete(fim())).text).toBe(ANSWER);
     expect(warnings()).toHaveLength(1);
     expect(warnings()[0]!.message).toContain(`ollama pull ${MODEL}`);
+    // Probed, and not put back while the model is still missing (a probe that only asks whether the server is up
+    // would put it back, and the next request would take it out again).
+    const before = stubs[0]!.requests.length;
+    await sleep(PROBE_MS * 4);
+    expect(stubs[0]!.requests.length).toBeGreaterThan(before);
+    expect(infos()).toEqual([]);
     stubs[0]!.setModel(model());
     await vi.waitFor(() => expect(infos()).toHaveLength(1), { timeout: 3000, interval: 10 });
     await Promise.all([backend.complete(fim()), backend.complete(fim())]);
@@ -190,7 +197,7 @@ describe('a replica that fails', () => {
     await Promise.all([backend.complete(fim()), backend.complete(fim())]);
     expect(served(stubs[0]!)).toBe(1);
     // Its own probe, not a one-token completion.
-    expect(probes(stubs[0]!)).toBe(0);
+    expect(stubs[0]!.generateRequests(MODEL).filter((r) => r.body?.options?.num_predict === 1)).toEqual([]);
     expect(messages).toEqual([]);
   });
 
