@@ -66,6 +66,10 @@ const MODEL_FAILURES: ReadonlySet<BackendErrorKind> = new Set(['server', 'model-
 /** Kinds whose message says what to fix on that server (keep it whole); for the others the first sentence says it. */
 const FIX_ON_SERVER: ReadonlySet<BackendErrorKind> = new Set(['model-not-found', 'wrong-provider', 'unauthorized']);
 
+function modelFailed(err: unknown): boolean {
+  return err instanceof BackendError && MODEL_FAILURES.has(err.kind);
+}
+
 function consequence(err: unknown): Consequence {
   // Backends throw BackendErrors; anything else (OllamaBackend.warm passes on what ollama-js threw) means the
   // replica could not answer, and it is not known to be healthy.
@@ -280,12 +284,12 @@ export class ReplicaBackend implements CompletionBackend {
     if (replica.out) {
       // Loading, then gone: now it is worth a message.
       if (replica.out.quiet && !quiet) {
-        replica.out = { ...replica.out, reason, quiet: false, modelFailed: err instanceof BackendError && MODEL_FAILURES.has(err.kind) };
+        replica.out = { ...replica.out, reason, quiet: false, modelFailed: modelFailed(err) };
         this.announceOut(replica, reason);
       }
       return;
     }
-    replica.out = { reason, quiet, since: replica.failedAt, modelFailed: err instanceof BackendError && MODEL_FAILURES.has(err.kind) };
+    replica.out = { reason, quiet, since: replica.failedAt, modelFailed: modelFailed(err) };
     logger.info(`replica ${replica.backend.host} of ${this.model} taken out: ${reason}`);
     if (!quiet) this.announceOut(replica, reason);
     this.scheduleProbe(replica);
