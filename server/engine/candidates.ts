@@ -27,6 +27,16 @@ export type ModelOutcome =
   /** Not needed any more (the cascade had its answer, or the request was superseded): aborted. */
   | { readonly model: string; readonly sample: number; readonly kind: 'cancelled' };
 
+/** The last segment of a document's URI (the file name servers label extra context with). */
+function fileNameOf(uri: string): string {
+  const path = uri.replace(/[?#].*$/, '');
+  try {
+    return decodeURIComponent(path.slice(path.lastIndexOf('/') + 1)) || path;
+  } catch {
+    return path.slice(path.lastIndexOf('/') + 1) || path;
+  }
+}
+
 /** The prompt prefix: header lines from outside the window, then the window. */
 export function promptPrefix(context: CompletionContext): string {
   if (!context.header) return context.prefix;
@@ -75,6 +85,9 @@ export async function callModel(
       temperature: spec.temperature,
       seed: spec.seed,
       logprobs: request.logprobs,
+      // The prefix starts with the header; a server with a place for extra context may send it there.
+      ...(context.header ? { header: context.header.endsWith('\n') ? context.header : `${context.header}\n` } : {}),
+      filename: fileNameOf(context.uri),
     });
   } catch (err) {
     const error = err instanceof BackendError ? err : new BackendError('server', String(err), backend.model, backend.host);

@@ -5,6 +5,7 @@
 import { modelIdentity, modelLocations, type ModelSetting, type Provider, type Settings } from '../config.js';
 import type { BackendEnvironment, CompletionBackend } from './backend.js';
 import { OllamaBackend } from './ollama-backend.js';
+import { ReplicaBackend } from './replica-backend.js';
 
 /** The settings a backend is made from. */
 type BackendSettings = Pick<Settings, 'ollama' | 'llamaCpp'>;
@@ -22,8 +23,8 @@ const FACTORIES: Readonly<Record<Provider, ProviderFactory | undefined>> = {
 export function createBackend(model: ModelSetting, settings: BackendSettings, environment: BackendEnvironment): CompletionBackend {
   const factory = FACTORIES[model.provider];
   if (!factory) throw new Error(`provider ${model.provider} is not available yet`);
-  const [first] = modelLocations(model, settings.ollama.host);
-  return factory(model, first!, settings, environment);
+  const backends = modelLocations(model, settings.ollama.host).map((location) => factory(model, location, settings, environment));
+  return backends.length === 1 ? backends[0]! : new ReplicaBackend(backends, { environment });
 }
 
 /**
