@@ -20,8 +20,8 @@ let scratch: string;
 
 beforeAll(async () => {
   scratch = mkdtempSync(join(tmpdir(), 'xencode-llama-'));
-  // Two slots of 4096 tokens: long enough generations to catch mid-stream.
-  server = await startLlamaServer({ model: tinyModel(1), slots: 2, args: ['-c', '8192'] });
+  // Two slots (of the model's 2048 tokens each).
+  server = await startLlamaServer({ model: tinyModel(1), slots: 2, args: ['-c', '4096'] });
   running.push(server);
 });
 
@@ -105,19 +105,27 @@ describe('fill in the middle through /infill', () => {
   });
 
   it('stops the slot when the caller aborts mid-stream', async () => {
-    const backend = new LlamaCppBackend({ model: MODEL, host: server.host });
     const controller = new AbortController();
-    // As many tokens as the slot holds: far longer than it takes to see the slot busy.
-    const pending = backend.complete(fim({ maxTokens: 4000, signal: controller.signal }));
-    const settled = pending.then(
-      () => 'answered',
-      (e: unknown) => e,
-    );
-    await until(async () => (await slotsBusy(server.host)).some(Boolean), 'a busy slot');
-    controller.abort();
-    const error = await settled;
-    expect(error).toBeInstanceOf(BackendError);
-    expect((error as BackendError).kind).toBe('aborted');
+    // The caller aborts as soon as the first streamed bytes arrive: the server is mid-generation then (greedy, the
+    // tiny model runs on for a thousand tokens before its end-of-text).
+    const firstBytes: typeof fetch = async (input, init) => {
+      const res = await fetch(input, init);
+      if (!res.body || !String(input).endsWith('/infill')) return res;
+      const watched = res.body.pipeThrough(
+        new TransformStream<Uint8Array, Uint8Array>({
+          transform(chunk, out) {
+            out.enqueue(chunk);
+            controller.abort();
+          },
+        }),
+      );
+      return new Response(watched, { status: res.status, headers: res.headers });
+    };
+    const backend = new LlamaCppBackend({ model: MODEL, host: server.host, fetch: firstBytes });
+    const before = server.log().split('cancel task').length;
+    const error = await failure(backend.complete(fim({ maxTokens: 1900, signal: controller.signal })));
+    expect(error.kind).toBe('aborted');
+    await until(async () => server.log().split('cancel task').length > before, 'the server to cancel the task', 5000);
     await until(async () => (await slotsBusy(server.host)).every((busy) => !busy), 'the slot to be idle again', 5000);
   });
 });
