@@ -46,17 +46,21 @@ export interface JsonClientOptions {
 /** "llama-server", "The OpenAI-compatible server": a provider's label at the start of a sentence. */
 export function labelOf(provider: ProviderName, sentenceStart = false): string {
   const label = PROVIDER_LABELS[provider];
-  return sentenceStart ? label.charAt(0).toUpperCase() + label.slice(1) : label;
+  // Program names stay as they are spelled (llama-server); "the OpenAI-compatible server" starts a sentence as "The".
+  return sentenceStart && label.startsWith('the ') ? `The${label.slice(3)}` : label;
 }
 
 export class JsonClient {
   private readonly baseFetch: typeof fetch;
   /** e.g. "llama-server at http://127.0.0.1:8080" */
   readonly where: string;
+  /** The same, starting a sentence. */
+  private readonly whereAtStart: string;
 
   constructor(private readonly options: JsonClientOptions) {
     this.baseFetch = options.fetch ?? fetch;
     this.where = `${labelOf(options.provider)} at ${options.host}`;
+    this.whereAtStart = `${labelOf(options.provider, true)} at ${options.host}`;
   }
 
   error(kind: BackendErrorKind, message: string): BackendError {
@@ -134,42 +138,41 @@ export class JsonClient {
     const cause = answering ? err.reason : err;
     if (signal.aborted || (cause as { name?: string })?.name === 'AbortError') return this.error('aborted', 'aborted');
     if (cause instanceof HttpStatusError) return this.statusFailure(cause);
-    if (cause instanceof EventStreamError) return this.error('server', `${this.where} failed while answering ${model}: ${cause.message}`);
+    if (cause instanceof EventStreamError) return this.error('server', `${this.whereAtStart} failed while answering ${model}: ${cause.message}`);
     if ((cause as { name?: string })?.name === 'TimeoutError')
-      return this.error('server', `${this.where} did not answer within ${GET_TIMEOUT_MS / 1000} s: it may be stuck or overloaded.`);
+      return this.error('server', `${this.whereAtStart} did not answer within ${GET_TIMEOUT_MS / 1000} s: it may be stuck or overloaded.`);
     const network = networkFailure(cause);
     if (network) {
       const detail = `(${network.code}${network.detail && !network.detail.includes(network.code) ? `: ${network.detail}` : ''})`;
       if (RESET_CODES.has(network.code) || answering) {
         const when = answering ? `in the middle of an answer from ${model}` : `before answering ${model}`;
-        return this.error('server', `${this.where} closed the connection ${when} ${detail}: it may have crashed or been restarted. The next request will try again.`);
+        return this.error('server', `${this.whereAtStart} closed the connection ${when} ${detail}: it may have crashed or been restarted. The next request will try again.`);
       }
       if (network.code === 'UND_ERR_HEADERS_TIMEOUT' || network.code === 'UND_ERR_BODY_TIMEOUT')
-        return this.error('server', `${this.where} stopped sending for ${model} ${detail}: it may be stuck.`);
+        return this.error('server', `${this.whereAtStart} stopped sending for ${model} ${detail}: it may be stuck.`);
       if (network.code === 'ENOTFOUND' || network.code === 'EAI_AGAIN')
         return this.error('unreachable', `Cannot reach ${this.where} ${detail}: no such host. Check the model's URL in xencode.models.`);
       return this.error('unreachable', `Cannot reach ${this.where} ${detail}. ${this.options.startHint}`);
     }
     const message = (cause as { message?: string })?.message ?? String(cause);
-    return this.error('server', `${this.where} failed for ${model}: ${message}`);
+    return this.error('server', `${this.whereAtStart} failed for ${model}: ${message}`);
   }
 
   /** The meaning an HTTP status has on any JSON model server. */
   statusFailure(err: HttpStatusError): BackendError {
     const { model } = this.options;
     const said = err.serverMessage ? ` (${err.status}: ${err.serverMessage})` : ` (${err.status})`;
-    const label = labelOf(this.options.provider, true);
     if (err.status === 401 || err.status === 403)
-      return this.error('unauthorized', `${label} at ${this.options.host} refused the request for ${model}${said}: check the API key it expects.`);
+      return this.error('unauthorized', `${this.whereAtStart} refused the request for ${model}${said}: check the API key it expects.`);
     if (err.status === 503 && /loading model/i.test(err.serverMessage))
-      return this.error('loading', `${this.where} is still loading the model; completions start once it is ready.`);
+      return this.error('loading', `${this.whereAtStart} is still loading the model; completions start once it is ready.`);
     if (err.status === 503 || err.status === 429)
-      return this.error('busy', `${this.where} is busy${said}; the next request will try again.`);
-    if (err.status >= 500) return this.error('server', `${this.where} failed for ${model}${said}.`);
-    if (err.status === 404) return this.error('model-not-found', `${this.where} has no model ${model}${said}.`);
+      return this.error('busy', `${this.whereAtStart} is busy${said}; the next request will try again.`);
+    if (err.status >= 500) return this.error('server', `${this.whereAtStart} failed for ${model}${said}.`);
+    if (err.status === 404) return this.error('model-not-found', `${this.whereAtStart} has no model ${model}${said}.`);
     if (/exceed_context|context_length/i.test(err.errorType ?? '') || /context (size|length)/i.test(err.serverMessage))
-      return this.error('bad-request', `${this.where} could not fit the request for ${model} into its context${said}: give the server a larger context (-c), or fewer context lines.`);
-    return this.error('bad-request', `${this.where} rejected the request for ${model}${said}.`);
+      return this.error('bad-request', `${this.whereAtStart} could not fit the request for ${model} into its context${said}: give the server a larger context (-c), or fewer context lines.`);
+    return this.error('bad-request', `${this.whereAtStart} rejected the request for ${model}${said}.`);
   }
 }
 

@@ -22,8 +22,20 @@ interface CompletionEvent {
   }[];
 }
 
-/** Reads one `/completions` event: OpenAI's logprob shape and llama-server's own (its /v1 answers in it). */
+/**
+ * Reads one `/completions` event: OpenAI's logprob shape and llama-server's own (its /v1 answers in it), and
+ * llama-server's native event (`content`, `completion_probabilities`: its /completions without /v1 answers so).
+ */
 export function completionDelta(payload: unknown): CompletionDelta {
+  const native = payload as { choices?: unknown; content?: unknown; completion_probabilities?: unknown; stop?: unknown; stop_type?: unknown } | null;
+  if (native && native.choices === undefined && typeof native.content === 'string') {
+    const probabilities = Array.isArray(native.completion_probabilities) ? (native.completion_probabilities as { logprob?: unknown }[]) : [];
+    return {
+      text: native.content,
+      logprobs: probabilities.flatMap((p) => (typeof p?.logprob === 'number' && Number.isFinite(p.logprob) ? [p.logprob] : [])),
+      ...(native.stop === true ? { finishReason: native.stop_type === 'limit' ? 'length' : 'stop' } : {}),
+    };
+  }
   const choice = (payload as CompletionEvent | null)?.choices?.[0];
   const logprobs: number[] = [];
   const lp = choice?.logprobs;
