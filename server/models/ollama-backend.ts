@@ -60,7 +60,7 @@ export class OllamaBackend implements CompletionBackend {
     try {
       return await this.stream(request, mode, started);
     } catch (err) {
-      const error = this.classify(err, request.signal);
+      const error = await this.explain(this.classify(err, request.signal), request.signal);
       // The server says the model cannot insert although /api/show did not tell us: switch to raw mode once.
       if (error.kind === 'no-insert' && mode.kind === 'suffix') {
         const template = templateFor(this.model);
@@ -118,10 +118,33 @@ export class OllamaBackend implements CompletionBackend {
       }
       return { model: this.model, text, latencyMs: performance.now() - started, firstTokenMs, doneReason: last?.done_reason };
     } catch (err) {
-      throw this.classify(err, request.signal, 'chat');
+      throw await this.explain(this.classify(err, request.signal, 'chat'), request.signal);
     } finally {
       link?.cut();
     }
+  }
+
+  /** GET /api/version: the server is up and speaks Ollama's API. */
+  async probe(signal: AbortSignal): Promise<void> {
+    try {
+      await this.client(signal).version();
+    } catch (err) {
+      throw await this.explain(this.classify(err, signal), signal);
+    }
+  }
+
+  /**
+   * A 404 may mean that the server at the URL is not Ollama at all: llama-server answers /api/* with 404, which
+   * would read as "model not installed". It answers GET /health, which Ollama does not have.
+   */
+  private async explain(error: BackendError, signal: AbortSignal): Promise<BackendError> {
+    if (error.kind !== 'model-not-found' || signal.aborted || !(await llamaServerAt(this.host, this.baseFetch, signal))) return error;
+    return new BackendError(
+      'wrong-provider',
+      `${this.host} is llama-server, not Ollama: set "provider": "llama.cpp" for ${this.model} in xencode.models (or point its host at Ollama).`,
+      this.model,
+      this.host,
+    );
   }
 
   private supportsLogprobs(signal: AbortSignal): Promise<boolean> {
@@ -211,7 +234,7 @@ export class OllamaBackend implements CompletionBackend {
       const shown = await this.client(signal).show({ model: this.model });
       capabilities = (shown as { capabilities?: string[] }).capabilities;
     } catch (err) {
-      throw this.classify(err, signal);
+      throw await this.explain(this.classify(err, signal), signal);
     }
     const template = templateFor(this.model);
     // Servers before 0.6.4 do not list capabilities: trust the suffix and fall back on a 400.
@@ -307,6 +330,20 @@ export class OllamaBackend implements CompletionBackend {
       );
     // EHOSTUNREACH, ENETUNREACH, ETIMEDOUT, a connect timeout: something is in the way, or the host is down.
     return fail('unreachable', `Cannot reach Ollama at ${this.host} ${cause}: is the host up, and does xencode.ollama.host / OLLAMA_HOST name it?`);
+  }
+}
+
+/**
+ * Whether llama-server answers at host: its GET /health gives {"status":"ok"}, or 503 {"error":{"message":"Loading
+ * model"}} while it loads (Ollama has no /health: 404).
+ */
+export async function llamaServerAt(host: string, fetchFn: typeof fetch, signal: AbortSignal): Promise<boolean> {
+  try {
+    const res = await fetchFn(`${host.replace(/\/+$/, '')}/health`, { signal: AbortSignal.any([signal, AbortSignal.timeout(3000)]) });
+    const body = (await res.json().catch(() => undefined)) as { status?: unknown; error?: { message?: unknown } } | undefined;
+    return (res.ok && body?.status === 'ok') || (res.status === 503 && typeof body?.error?.message === 'string' && /loading model/i.test(body.error.message));
+  } catch {
+    return false;
   }
 }
 
