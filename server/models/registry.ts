@@ -4,7 +4,9 @@
  */
 import { modelIdentity, modelLocations, type ModelSetting, type Provider, type Settings } from '../config.js';
 import type { BackendEnvironment, CompletionBackend } from './backend.js';
+import { LlamaCppBackend } from './llama-cpp-backend.js';
 import { OllamaBackend } from './ollama-backend.js';
+import { OpenAIBackend } from './openai-backend.js';
 import { ReplicaBackend } from './replica-backend.js';
 
 /** The settings a backend is made from. */
@@ -13,16 +15,16 @@ type BackendSettings = Pick<Settings, 'ollama' | 'llamaCpp'>;
 /** Makes the backend for one server (`location`: a server root, or an OpenAI base URL) of a model. */
 type ProviderFactory = (model: ModelSetting, location: string, settings: BackendSettings, environment: BackendEnvironment) => CompletionBackend;
 
-const FACTORIES: Readonly<Record<Provider, ProviderFactory | undefined>> = {
+const FACTORIES: Readonly<Record<Provider, ProviderFactory>> = {
   ollama: (model, host, settings) => new OllamaBackend({ model: model.name, host, keepAlive: settings.ollama.keepAlive }),
-  'llama.cpp': undefined,
-  openai: undefined,
+  'llama.cpp': (model, host) => new LlamaCppBackend({ model: model.name, host }),
+  openai: (model, baseUrl, _settings, environment) =>
+    new OpenAIBackend({ model: model.name, baseUrl, apiKeyEnv: model.apiKeyEnv, env: environment.env, fimTemplate: model.fimTemplate }),
 };
 
 /** The backend for a configured model: one server, or its replicas behind one backend. */
 export function createBackend(model: ModelSetting, settings: BackendSettings, environment: BackendEnvironment): CompletionBackend {
   const factory = FACTORIES[model.provider];
-  if (!factory) throw new Error(`provider ${model.provider} is not available yet`);
   const backends = modelLocations(model, settings.ollama.host).map((location) => factory(model, location, settings, environment));
   return backends.length === 1 ? backends[0]! : new ReplicaBackend(backends, { environment });
 }

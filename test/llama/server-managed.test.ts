@@ -143,15 +143,15 @@ describe('what a managed llama-server cannot do, said once and clearly', () => {
     const c = await start(missing);
     await c.completion(URI, CURSOR);
     await c.completion(URI, CURSOR);
-    await c.waitFor(() => c.messages(1).some((m) => m.includes(missing)), 5_000, 'the message');
-    expect(c.messages(1).filter((m) => m.includes(missing))).toHaveLength(1);
+    await c.waitFor(() => c.messages(2).some((m) => m.includes(missing)), 5_000, 'the message');
+    expect(c.messages(2).filter((m) => m.includes(missing))).toHaveLength(1);
     await c.shutdown();
 
     const text = join(folder, 'notes.gguf');
     writeFileSync(text, 'these are notes, not a model\n');
     const d = await start(text);
     await d.completion(URI, CURSOR);
-    await d.waitFor(() => d.messages(1).some((m) => m.includes(text) && /not a GGUF/i.test(m)), 5_000, 'the not-GGUF message');
+    await d.waitFor(() => d.messages(2).some((m) => m.includes(text) && /not a GGUF/i.test(m)), 5_000, 'the not-GGUF message');
     expect(processesWith(text)).toEqual([]);
     expect((await d.executeCommand('xencode.stats')).completions.requests).toBe(1);
   });
@@ -163,9 +163,9 @@ describe('what a managed llama-server cannot do, said once and clearly', () => {
     await client.initialize({ xencode: { models: [{ name: 'tiny', gguf: uniqueModel('broken') }], llamaCpp: { serverPath: fake }, cache: { enabled: false } } });
     await client.open(URI, SOURCE, 'plaintext');
     await client.completion(URI, CURSOR);
-    await client.waitFor(() => client!.messages(1).some((m) => m.includes('this-build-is-broken')), 15_000, 'the message with its stderr');
+    await client.waitFor(() => client!.messages(2).some((m) => m.includes('this-build-is-broken')), 15_000, 'the message with its stderr');
     for (let i = 0; i < 3; i++) await client.completion(URI, CURSOR);
-    expect(client.messages(1).filter((m) => m.includes('this-build-is-broken'))).toHaveLength(1);
+    expect(client.messages(2).filter((m) => m.includes('this-build-is-broken'))).toHaveLength(1);
   });
 
   it('no llama-server anywhere: says how to install it or where to point llamaCpp.serverPath', async () => {
@@ -173,7 +173,7 @@ describe('what a managed llama-server cannot do, said once and clearly', () => {
     await client.initialize({ xencode: { models: [{ name: 'tiny', gguf: uniqueModel('nobin') }], cache: { enabled: false } } });
     await client.open(URI, SOURCE, 'plaintext');
     await client.completion(URI, CURSOR);
-    await client.waitFor(() => client!.messages(1).some((m) => /llamaCpp\.serverPath/.test(m)), 5_000, 'the message');
-    expect(client.messages(1).find((m) => /llamaCpp\.serverPath/.test(m))).toMatch(/llama\.cpp/);
+    await client.waitFor(() => client!.messages(2).some((m) => /llamaCpp\.serverPath/.test(m)), 5_000, 'the message');
+    expect(client.messages(2).find((m) => /llamaCpp\.serverPath/.test(m))).toMatch(/llama\.cpp/);
   });
 });
