@@ -124,9 +124,9 @@ describe('chat on a real llama-server', () => {
     await start([llamaModel('tiny-a', a)], { actions: { maxTokens: 64 }, hover: { deadlineMs: 30_000, maxTokens: 32 } });
     await client.open(TS_URI, TS_SOURCE);
     const actions = await client.codeActions(TS_URI, { start: { line: 1, character: 4 }, end: { line: 1, character: 4 } });
-    const explain = actions.find((x) => x.title.startsWith('Xencode: Explain'))!;
-    expect(explain).toBeDefined();
-    await client.resolveCodeAction(explain as never);
+    const explain = actions.find((x) => x.title.startsWith('Xencode: Explain')) as { command?: { command: string; arguments?: unknown[] } };
+    expect(explain?.command?.command).toBe('xencode.runAction');
+    await client.executeCommand(explain.command!.command, ...(explain.command!.arguments ?? []));
     await client.waitFor(() => client.shownDocuments.length > 0 || client.messages().some((m) => m.includes('add')), 30_000, 'the explanation');
     await client.hover(TS_URI, { line: 0, character: 17 });
     const stats = await client.executeCommand('xencode.stats');
