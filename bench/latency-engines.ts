@@ -38,11 +38,17 @@ const FILE = join(PACKAGE_ROOT, 'node_modules', 'zod', 'src', 'v3', 'types.ts');
 const SOURCE = readFileSync(FILE, 'utf8');
 const URI = 'file:///bench/types.ts';
 const typedLines = pickLines(SOURCE, LINE_COUNT);
+/** The tiny model's context is 2,048 tokens of one byte each: the window must fit it on every path (the OpenAI
+ *  protocol has no way to ask the server its context, so that path cannot cut the prompt to fit). */
+const CONTEXT_CHARS = 1500;
 const quiet = { warn() {}, info() {} };
 
 /** A pass-through HTTP proxy that times every request from its arrival to the last byte of its answer. */
 class TimingProxy {
+  /** Generation requests (completion endpoints) only: a /tokenize or /props call is the client's own cost. */
   readonly times: number[] = [];
+  /** Every other request the client made. */
+  others = 0;
   private server: Server | undefined;
   constructor(private readonly target: URL) {}
 
@@ -54,7 +60,10 @@ class TimingProxy {
         (answer) => {
           res.writeHead(answer.statusCode ?? 502, answer.headers);
           answer.pipe(res);
-          res.on('finish', () => this.times.push(performance.now() - started));
+          res.on('finish', () => {
+            if (/\/(infill|completions?|api\/generate)$/.test(req.url ?? '')) this.times.push(performance.now() - started);
+            else this.others++;
+          });
         },
       );
       upstream.on('error', () => res.destroy());
@@ -79,12 +88,14 @@ interface PathResult {
   readonly net: Summary;
   readonly answered: number;
   readonly unpaired: number;
+  /** Requests besides generation (/props, /tokenize, /api/show…), over both rounds. */
+  readonly otherRequests: number;
 }
 
 /** Replays the typing through the built server; `settings` point its one model at `proxyUrl`'s server. */
 async function replay(settings: Record<string, unknown>, proxy: TimingProxy): Promise<PathResult> {
   const client = new LspClient({ env: { XENCODE_LOG: 'warn' } });
-  await client.initialize({ xencode: { ...settings, cache: { enabled: false }, completion: { maxTokens: MAX_TOKENS }, feedback: { enabled: false } } });
+  await client.initialize({ xencode: { ...settings, cache: { enabled: false }, completion: { maxTokens: MAX_TOKENS, contextChars: CONTEXT_CHARS }, feedback: { enabled: false } } });
   const roundTrips: number[] = [];
   const nets: number[] = [];
   const models: number[] = [];
@@ -114,7 +125,7 @@ async function replay(settings: Record<string, unknown>, proxy: TimingProxy): Pr
     }
   }
   await client.shutdown();
-  return { roundTrip: summarize(roundTrips), model: summarize(models), net: summarize(nets), answered, unpaired };
+  return { roundTrip: summarize(roundTrips), model: summarize(models), net: summarize(nets), answered, unpaired, otherRequests: proxy.others };
 }
 
 /** engine.complete() in process with the real backend, minus the backend call's own time. */
@@ -135,7 +146,7 @@ async function engineAdds(backend: CompletionBackend): Promise<{ added: Summary;
     },
   };
   let lastBackendMs = 0;
-  const { settings } = validateSettings({ models: [backend.model], cache: { enabled: false }, completion: { maxTokens: MAX_TOKENS }, feedback: { enabled: false } }, {});
+  const { settings } = validateSettings({ models: [backend.model], cache: { enabled: false }, completion: { maxTokens: MAX_TOKENS, contextChars: CONTEXT_CHARS }, feedback: { enabled: false } }, {});
   const engine = createEngine({ settings, notifier: quiet, logger: silentLogger, createBackend: () => timed });
   const store = new DocumentStore();
   const added: number[] = [];
@@ -206,7 +217,7 @@ const report = `# Completion latency against a real inference engine
 
 Replay: ${typedLines.length} lines of \`zod/src/v3/types.ts\` (${SOURCE.split('\n').length} lines) erased and typed again one
 character at a time, a completion after every keystroke, the cache off so every completion asks the model
-(${MAX_TOKENS} tokens at most); a first round warms up and is not counted. The model server is llama.cpp's llama-server
+(${MAX_TOKENS} tokens at most, ${CONTEXT_CHARS} characters of context); a first round warms up and is not counted. The model server is llama.cpp's llama-server
 (Debian's build) with the tiny generated GGUF (145K parameters, 1 thread, 1 slot), or the Ollama stand-in for
 comparison. All times in ms.
 
@@ -217,6 +228,7 @@ ${table}
   byte). Xencode adds: round trip minus model time, paired per completion — JSON-RPC both ways, context and hash,
   the HTTP client and stream parsing, post-processing and the pick. Budget: DESIGN.md's editor-observed time net
   of the model (p50 ≤ 3 ms, p99 ≤ 8 ms), the same on every provider path.
+- Other requests to the model server (over both rounds; their time counts as Xencode's): ${results.map(([name, r]) => `${name}: ${r.otherRequests}`).join('; ')}.
 - Answered: ${results.map(([name, r]) => `${name}: ${r.answered} of ${r.roundTrip.n}`).join('; ')} (the tiny model's text is random bytes, and
   post-processing drops most of it: the time is spent all the same).
 ${inProcess ? `- In process, engine.complete() with the real llama.cpp backend minus the backend call itself (what the engine alone adds): p50 ${ms(inProcess.added.p50)}, p90 ${ms(inProcess.added.p90)}, p99 ${ms(inProcess.added.p99)} ms over ${inProcess.added.n} completions (the backend call, HTTP to llama-server and generation: p50 ${ms(inProcess.backend.p50)} ms).` : ''}

@@ -171,7 +171,7 @@ export class JsonClient {
     if (err.status >= 500) return this.error('server', `${this.whereAtStart} failed for ${model}${said}.`);
     if (err.status === 404) return this.error('model-not-found', `${this.whereAtStart} has no model ${model}${said}.`);
     if (/exceed_context|context_length/i.test(err.errorType ?? '') || /context (size|length)/i.test(err.serverMessage))
-      return this.error('bad-request', `${this.whereAtStart} could not fit the request for ${model} into its context${said}: give the server a larger context (-c), or fewer context lines.`);
+      return this.error('bad-request', `${this.whereAtStart} could not fit the request for ${model} into its context${said}: give the server a larger context (llama-server -c, vLLM --max-model-len), or lower xencode.completion.contextChars (the code around the cursor sent with each completion).`);
     return this.error('bad-request', `${this.whereAtStart} rejected the request for ${model}${said}.`);
   }
 }
