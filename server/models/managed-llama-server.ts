@@ -186,6 +186,9 @@ export class ManagedLlamaServer {
     const started = Date.now();
     const timeoutMs = this.options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
     const exited = process.exited;
+    // A poll must not outlive the process: its port may be someone else's by then (the port-taken case).
+    const gone = new AbortController();
+    void exited.then(() => gone.abort());
     for (;;) {
       if (this.closed) throw this.closedError();
       if (!process.running) {
@@ -194,12 +197,12 @@ export class ManagedLlamaServer {
         if (lines.some((line) => BIND_FAILURE.test(line))) throw PORT_TAKEN;
         throw this.startError(exit, lines, command, args);
       }
-      const status = await healthStatus(url, AbortSignal.any([this.closing.signal, AbortSignal.timeout(1000)]));
+      const status = await healthStatus(url, AbortSignal.any([this.closing.signal, gone.signal, AbortSignal.timeout(1000)]));
       if (status === 200) return;
       const elapsed = Date.now() - started;
       if (elapsed > timeoutMs) {
         const state = status === 503 ? 'it was still loading the model' : 'its /health never answered';
-        throw this.error('server', `llama-server for ${this.options.label} did not become ready within ${Math.round(timeoutMs / 1000)} s (${state}) and was stopped.${quote(process.lastLines(QUOTED_LINES))}`);
+        throw this.error('server', `llama-server for ${this.options.label} did not become ready within ${seconds(timeoutMs)} (${state}) and was stopped.${quote(process.lastLines(QUOTED_LINES))}`);
       }
       // Whichever comes first: the next poll or the exit.
       await Promise.race([sleep(elapsed < POLL_FAST_FOR_MS ? POLL_FIRST_MS : POLL_LATER_MS, this.closing.signal), exited]);

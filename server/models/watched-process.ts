@@ -14,22 +14,27 @@ import { constants } from 'node:os';
 import type { Readable } from 'node:stream';
 
 /**
- * $1 is the grace in seconds before SIGKILL, the rest is the command. Builtins only, except `sleep` in the
- * killer, which is stopped and reaped with it (every helper is waited for: no zombie is left to init). The trap
- * is set before the child starts (a TERM in between would leave the child behind); `${server:-$!}` covers a TERM
- * between the fork and `server=$!`. Once the child has exited, signals are ignored so the clean-up always ends.
+ * $1 is the grace in seconds before SIGKILL, the rest is the command. Builtins only, except the killer's short
+ * `sleep`s: it ends by itself within 0.1 s of the child, and every helper is waited for (no zombie left). The trap
+ * is set before the child starts (a TERM in between would leave the child behind), and a TERM that comes before
+ * every process id is known is kept for then (stopping earlier would fork the killer and change `$!` under the
+ * set-up). Once the child has exited, signals are ignored so the clean-up always ends.
+ * A forked dash loses a SIGTERM that arrives before it has reset its traps (seen here): so the watcher gets SIGKILL
+ * (it has nothing to clean up), and the killer sends the child a second SIGTERM after 0.5 s, for a stop that came
+ * just after the fork.
  */
 const WATCHDOG_SCRIPT = `
 grace=$1; shift
-server=; killer=; stopping=
+ready=; pending=; stopping=
 stop() {
-  server=\${server:-$!}
-  [ -z "$server" ] && exit 143
+  [ -z "$ready" ] && { pending=1; return; }
   [ -n "$stopping" ] && return
   stopping=1
   kill -TERM "$server" 2>/dev/null
-  ( trap 'kill "$s" 2>/dev/null; wait "$s"; exit 0' TERM; sleep "$grace" & s=$!; wait "$s"; kill -KILL "$server" 2>/dev/null ) &
-  killer=$!
+  ( i=0; while [ $i -lt $((grace * 10)) ] && kill -0 "$server" 2>/dev/null; do
+      sleep 0.1; i=$((i + 1)); [ $i -eq 5 ] && kill -TERM "$server" 2>/dev/null
+    done
+    kill -0 "$server" 2>/dev/null && kill -KILL "$server" ) &
 }
 trap stop TERM INT HUP
 "$@" 3<&- &
@@ -38,10 +43,12 @@ echo "$server" >&3
 ( while read -r _; do :; done; kill -TERM $$ ) <&3 &
 watcher=$!
 exec 3<&-
+ready=1
+[ -n "$pending" ] && stop
 wait "$server"; status=$?
 while kill -0 "$server" 2>/dev/null; do wait "$server"; status=$?; done
 trap '' TERM INT HUP
-kill "$watcher" $killer 2>/dev/null
+kill -KILL "$watcher" 2>/dev/null
 wait
 exit "$status"
 `;
@@ -150,6 +157,8 @@ export class WatchedProcess {
    */
   async stop(): Promise<ProcessExit> {
     if (this.running) {
+      // Until it has exited, the stop keeps Xencode alive (an unref'd child would let a closing process end first).
+      this.child.ref();
       this.signal('SIGTERM');
       const timer = setTimeout(() => this.signal('SIGKILL'), (this.graceSeconds + 1) * 1000);
       const info = await this.exited;
