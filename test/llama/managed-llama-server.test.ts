@@ -188,6 +188,7 @@ setInterval(() => {}, 1000);
 `,
     );
     const parent = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const left: number[] = [];
     try {
       const line = await new Promise<string>((resolve, reject) => {
         let out = '';
@@ -198,12 +199,15 @@ setInterval(() => {}, 1000);
         parent.once('exit', (code) => reject(new Error(`the parent exited (${code}) before it said the pid`)));
       });
       const { pid, watchdog } = JSON.parse(line) as { pid: number; watchdog: number };
+      left.push(watchdog, pid);
       expect(alive(pid)).toBe(true);
       expect(alive(watchdog)).toBe(true);
       parent.kill('SIGKILL');
       await until(() => !alive(pid) && !alive(watchdog), 'llama-server and its watchdog were gone');
     } finally {
       parent.kill('SIGKILL');
+      // Should the guard fail, the test must not leave the processes behind either.
+      for (const pid of left.filter(alive)) process.kill(pid, 'SIGKILL');
     }
   });
 
