@@ -79,6 +79,7 @@ export class ManagedLlamaServer {
   /** A crash streak: the user was told it crashed, and whether that it serves again. */
   private streak: { recovered: boolean } | undefined;
   private stableTimer: NodeJS.Timeout | undefined;
+  private lastLogged: string | undefined;
 
   constructor(private readonly options: ManagedLlamaServerOptions) {
     this.host = options.host ?? `llama-server:${options.gguf}`;
@@ -163,37 +164,37 @@ export class ManagedLlamaServer {
     const { logger } = this.options.environment;
     const args = llamaServerArgs({ ...this.options, port, cpuCount: availableParallelism() });
     logger.info(`Starting llama-server for ${this.options.label}: ${commandLine(command, args)}`);
-    const process = new WatchedProcess({
+    const child = new WatchedProcess({
       command,
       args,
       env: this.options.environment.env,
       onLine: (line) => logger.debug(`llama-server ${this.options.label}: ${line}`),
     });
-    this.current = process;
+    this.current = child;
     const url = `http://127.0.0.1:${port}`;
     try {
-      await this.waitHealthy(process, url, command, args);
-      return { url, process };
+      await this.waitHealthy(child, url, command, args);
+      return { url, process: child };
     } catch (err) {
-      await process.stop();
-      if (this.current === process) this.current = undefined;
+      await child.stop();
+      if (this.current === child) this.current = undefined;
       if (err === PORT_TAKEN) return 'port-taken';
       throw err;
     }
   }
 
-  private async waitHealthy(process: WatchedProcess, url: string, command: string, args: readonly string[]): Promise<void> {
+  private async waitHealthy(child: WatchedProcess, url: string, command: string, args: readonly string[]): Promise<void> {
     const started = Date.now();
     const timeoutMs = this.options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
-    const exited = process.exited;
+    const exited = child.exited;
     // A poll must not outlive the process: its port may be someone else's by then (the port-taken case).
     const gone = new AbortController();
     void exited.then(() => gone.abort());
     for (;;) {
       if (this.closed) throw this.closedError();
-      if (!process.running) {
+      if (!child.running) {
         const exit = await exited;
-        const lines = process.lastLines();
+        const lines = child.lastLines();
         if (lines.some((line) => BIND_FAILURE.test(line))) throw PORT_TAKEN;
         throw this.startError(exit, lines, command, args);
       }
@@ -202,7 +203,7 @@ export class ManagedLlamaServer {
       const elapsed = Date.now() - started;
       if (elapsed > timeoutMs) {
         const state = status === 503 ? 'it was still loading the model' : 'its /health never answered';
-        throw this.error('server', `llama-server for ${this.options.label} did not become ready within ${seconds(timeoutMs)} (${state}) and was stopped.${quote(process.lastLines(QUOTED_LINES))}`);
+        throw this.error('server', `llama-server for ${this.options.label} did not become ready within ${seconds(timeoutMs)} (${state}) and was stopped.${quote(child.lastLines(QUOTED_LINES))}`);
       }
       // Whichever comes first: the next poll or the exit.
       await Promise.race([sleep(elapsed < POLL_FAST_FOR_MS ? POLL_FIRST_MS : POLL_LATER_MS, this.closing.signal), exited]);
@@ -217,36 +218,36 @@ export class ManagedLlamaServer {
   }
 
   private served(url: string): void {
-    const process = this.current;
-    if (!process || this.closed) return;
+    const child = this.current;
+    if (!child || this.closed) return;
     this.url = url;
     this.lastFailure = undefined;
     const { logger, notify } = this.options.environment;
-    logger.info(`llama-server for ${this.options.label} serves at ${url} (pid ${process.pid ?? '?'})`);
+    logger.info(`llama-server for ${this.options.label} serves at ${url} (pid ${child.pid ?? '?'})`);
     if (this.streak && !this.streak.recovered) {
       this.streak.recovered = true;
       notify('info', `llama-server for ${this.options.label} is serving again.`);
     }
     clearTimeout(this.stableTimer);
     this.stableTimer = setTimeout(() => {
-      if (this.current !== process || !this.url) return;
+      if (this.current !== child || !this.url) return;
       this.failures = 0;
       this.retryAt = 0;
       this.streak = undefined;
     }, this.options.stableMs ?? DEFAULT_STABLE_MS);
     this.stableTimer.unref();
-    void process.exited.then((exit) => this.exitedWhileServing(process, exit));
+    void child.exited.then((exit) => this.exitedWhileServing(child, exit));
   }
 
   /** A serving process exited: unless close() stopped it, a crash: tell the user once per streak, restart. */
-  private exitedWhileServing(process: WatchedProcess, exit: ProcessExit): void {
-    if (this.current !== process) return;
+  private exitedWhileServing(child: WatchedProcess, exit: ProcessExit): void {
+    if (this.current !== child) return;
     this.current = undefined;
     this.url = undefined;
     clearTimeout(this.stableTimer);
     if (this.closed) return;
     const delayMs = this.recordFailure();
-    const message = `llama-server for ${this.options.label} stopped unexpectedly: it ${exit.description}. Restarting it in ${seconds(delayMs)}.${quote(process.lastLines(QUOTED_LINES))}`;
+    const message = `llama-server for ${this.options.label} stopped unexpectedly: it ${exit.description}. Restarting it in ${seconds(delayMs)}.${quote(child.lastLines(QUOTED_LINES))}`;
     if (!this.streak) {
       this.streak = { recovered: false };
       this.options.environment.notify('warn', message);
@@ -257,7 +258,9 @@ export class ManagedLlamaServer {
   /** A failed start: no new one before the back-off, and the same error to whoever asks meanwhile. */
   private startFailed(err: unknown): void {
     if (this.closed || !(err instanceof BackendError)) return;
-    this.options.environment.logger.warn(err.message);
+    // Said once while it stays the same: a missing model file fails every request the same way.
+    if (err.message !== this.lastLogged) this.options.environment.logger.warn(err.message);
+    this.lastLogged = err.message;
     // A bad file or a missing binary is a settings problem, checked again (cheaply) on each call, without back-off.
     if (err.kind !== 'server') return;
     const delayMs = this.recordFailure();
