@@ -82,14 +82,14 @@ async function rejection(promise: Promise<unknown>): Promise<BackendError> {
   return err;
 }
 
-async function infill(url: string): Promise<{ status: number; content: unknown }> {
+async function infill(url: string, extra = 'import math\nimport os\n'): Promise<{ status: number; content: unknown; promptTokens: number }> {
   const res = await fetch(`${url}/infill`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ input_prefix: 'def add(a, b):\n    ', input_suffix: '\n', input_extra: [{ filename: 'util.py', text: 'import math\n' }], n_predict: 4, seed: 1 }),
+    body: JSON.stringify({ input_prefix: 'def add(a, b):\n    ', input_suffix: '\n', input_extra: extra ? [{ filename: 'util.py', text: extra }] : [], n_predict: 16, seed: 1, cache_prompt: false }),
   });
-  const body = (await res.json()) as { content?: unknown };
-  return { status: res.status, content: body.content };
+  const body = (await res.json()) as { content?: unknown; tokens_evaluated: number };
+  return { status: res.status, content: body.content, promptTokens: body.tokens_evaluated };
 }
 
 describe('managed llama-server (real binary)', () => {
@@ -104,6 +104,8 @@ describe('managed llama-server (real binary)', () => {
     const answer = await infill(url);
     expect(answer.status).toBe(200);
     expect(typeof answer.content).toBe('string');
+    // The derived batch size keeps /infill's input_extra (llama-server's default -b 2048 drops it with this context).
+    expect(answer.promptTokens).toBeGreaterThan((await infill(url, '')).promptTokens);
     const slots = (await (await fetch(`${url}/slots`)).json()) as { n_ctx: number }[];
     expect(slots.map((s) => s.n_ctx)).toEqual([1024, 1024]);
     expect(await server.endpoint(signal())).toBe(url);
