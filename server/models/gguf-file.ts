@@ -17,7 +17,7 @@ export type GgufFileCheck =
  * Whether `path` is a GGUF model file llama.cpp can read: it exists, is a readable file, starts with "GGUF" and
  * a supported version. `problem` says what is wrong and what to do, naming the setting.
  */
-export async function checkGgufFile(path: string, setting = 'models[].gguf'): Promise<GgufFileCheck> {
+export async function checkGgufFile(path: string, setting = 'xencode.models[].gguf'): Promise<GgufFileCheck> {
   const fail = (problem: string): GgufFileCheck => ({ ok: false, problem });
   let bytes: number;
   try {

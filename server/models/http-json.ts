@@ -132,6 +132,8 @@ export class JsonClient {
    * they have on every server; a backend classifies the ones that mean more on its server (404s) first.
    */
   classify(err: unknown, signal: AbortSignal): BackendError {
+    // The caller gave up: whatever the failure says (a managed server still 'loading' included), that is an abort.
+    if (signal.aborted && !(err instanceof BackendError && err.kind === 'aborted')) return this.error('aborted', 'aborted');
     if (err instanceof BackendError) return err;
     const { model } = this.options;
     const answering = err instanceof AnswerBroke;

@@ -4,7 +4,8 @@
  */
 import { modelIdentity, modelLocations, type ModelSetting, type Provider, type Settings } from '../config.js';
 import type { BackendEnvironment, CompletionBackend } from './backend.js';
-import { LlamaCppBackend } from './llama-cpp-backend.js';
+import { LlamaCppBackend, type LlamaCppBackendOptions } from './llama-cpp-backend.js';
+import { ManagedLlamaServer } from './managed-llama-server.js';
 import { OllamaBackend } from './ollama-backend.js';
 import { OpenAIBackend } from './openai-backend.js';
 import { ReplicaBackend } from './replica-backend.js';
@@ -22,8 +23,9 @@ const FACTORIES: Readonly<Record<Provider, ProviderFactory>> = {
     new OpenAIBackend({ model: model.name, baseUrl, apiKeyEnv: model.apiKeyEnv, env: environment.env, fimTemplate: model.fimTemplate }),
 };
 
-/** The backend for a configured model: one server, or its replicas behind one backend. */
+/** The backend for a configured model: one server, its replicas behind one backend, or a llama-server of its own. */
 export function createBackend(model: ModelSetting, settings: BackendSettings, environment: BackendEnvironment): CompletionBackend {
+  if (model.gguf !== undefined) return managedBackend(model, model.gguf, settings, environment);
   const factory = FACTORIES[model.provider];
   const backends = modelLocations(model, settings.ollama.host).map((location) => factory(model, location, settings, environment));
   return backends.length === 1 ? backends[0]! : new ReplicaBackend(backends, { environment });
@@ -36,4 +38,35 @@ export function createBackend(model: ModelSetting, settings: BackendSettings, en
 export function backendKey(model: ModelSetting, settings: BackendSettings): string {
   const made = model.provider === 'ollama' ? settings.ollama.keepAlive : model.gguf !== undefined ? JSON.stringify([settings.llamaCpp, model.concurrency ?? 1]) : '';
   return JSON.stringify([modelIdentity(model, settings.ollama.host), model.apiKeyEnv ?? '', model.fimTemplate ?? '', made]);
+}
+
+/**
+ * A GGUF file served by a llama-server Xencode runs: the llama.cpp backend asks the managed server for its URL
+ * before each call (starting it, or waiting for a restart), and closing the backend stops the server.
+ */
+function managedBackend(model: ModelSetting, gguf: string, settings: BackendSettings, environment: BackendEnvironment): CompletionBackend {
+  const { serverPath, contextSize, threads, args } = settings.llamaCpp;
+  const server = new ManagedLlamaServer({
+    gguf,
+    label: model.name,
+    serverPath,
+    slots: model.concurrency ?? 1,
+    contextSize,
+    threads,
+    extraArgs: args,
+    environment,
+    host: gguf,
+  });
+  return new ManagedLlamaCppBackend({ model: model.name, host: gguf, endpoint: (signal) => server.endpoint(signal) }, server);
+}
+
+/** The llama.cpp backend of a server Xencode runs: closing it stops the server. */
+class ManagedLlamaCppBackend extends LlamaCppBackend {
+  constructor(options: LlamaCppBackendOptions, private readonly server: ManagedLlamaServer) {
+    super(options);
+  }
+
+  override async close(): Promise<void> {
+    await this.server.close();
+  }
 }

@@ -58,7 +58,7 @@ const KEPT_LINES = 40;
 /** A longer line is cut (a runaway line without newlines must not grow the buffer). */
 const MAX_LINE_CHARS = 1000;
 /** How long after the exit the output may take to drain before `exited` resolves anyway. */
-const DRAIN_MS = 300;
+const DRAIN_MS = 1000;
 
 export interface ProcessExit {
   readonly code: number | null;

@@ -41,7 +41,7 @@ describe('GGUF file check', () => {
     const problem = await problemOf(missing);
     expect(problem).toContain(missing);
     expect(problem).toMatch(/does not exist/);
-    expect(problem).toContain('models[].gguf');
+    expect(problem).toContain('xencode.models[].gguf');
   });
 
   it('says a path through a file does not exist', async () => {
