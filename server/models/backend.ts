@@ -141,3 +141,13 @@ export interface BackendEnvironment {
   readonly notify: (severity: 'info' | 'warn', message: string) => void;
   readonly env: NodeJS.ProcessEnv;
 }
+
+/** Tells a chat request's listener the text so far: progress is best effort, a failing listener never costs the answer. */
+export function reportText(request: ChatRequest, textSoFar: string): void {
+  if (!request.onText) return;
+  try {
+    request.onText(textSoFar);
+  } catch {
+    /* best effort */
+  }
+}

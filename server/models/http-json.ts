@@ -205,3 +205,13 @@ export function numberAt(value: unknown, ...path: (string | number)[]): number |
   }
   return typeof current === 'number' && Number.isFinite(current) ? current : undefined;
 }
+
+/** The port a server URL names (for the start command in messages); `fallback` when it names none or is malformed
+ *  (a malformed URL fails its first request with fetch's own words). */
+export function portOf(url: string, fallback = '8080'): string {
+  try {
+    return new URL(url).port || fallback;
+  } catch {
+    return fallback;
+  }
+}

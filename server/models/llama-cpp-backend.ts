@@ -1,6 +1,6 @@
 import { BackendError, type ChatAnswer, type ChatRequest, type CompletionBackend, type FimAnswer, type FimRequest } from './backend.js';
 import { FIM_TEMPLATES, templateFor, type FimTemplate } from './fim-templates.js';
-import { HttpStatusError, JsonClient, numberAt } from './http-json.js';
+import { HttpStatusError, JsonClient, numberAt, portOf } from './http-json.js';
 import { byteBound, fitParts, partsBudget, pieceMap, type TokenMap } from './llama-context.js';
 import { mean, streamChat } from './openai-protocol.js';
 
@@ -52,12 +52,7 @@ export class LlamaCppBackend implements CompletionBackend {
     this.model = options.model;
     this.host = options.host.replace(/\/+$/, '');
     this.template = templateFor(options.model) ?? DEFAULT_FAMILY;
-    let port = '8080';
-    try {
-      port = new URL(this.host).port || port;
-    } catch {
-      // A malformed host fails the first request with fetch's own words.
-    }
+    const port = portOf(this.host);
     this.client = new JsonClient({
       provider: 'llama.cpp',
       model: this.model,

@@ -1,5 +1,5 @@
 import { Ollama, type ChatResponse, type GenerateRequest, type GenerateResponse } from 'ollama';
-import { BackendError, type ChatAnswer, type ChatRequest, type CompletionBackend, type FimAnswer, type FimRequest } from './backend.js';
+import { BackendError, reportText, type ChatAnswer, type ChatRequest, type CompletionBackend, type FimAnswer, type FimRequest } from './backend.js';
 import { CallerLink, RESET_CODES, closeStream, closedBeforeAnswer, networkFailure, type NetworkFailure } from './http-stream.js';
 import { FIM_MODEL_SUGGESTIONS, templateFor, type FimTemplate } from './fim-templates.js';
 
@@ -102,13 +102,7 @@ export class OllamaBackend implements CompletionBackend {
           if (!piece) continue;
           firstTokenMs ??= performance.now() - started;
           text += piece;
-          if (request.onText) {
-            try {
-              request.onText(text);
-            } catch {
-              // Progress reporting is best effort: a failing listener never costs the answer.
-            }
-          }
+          reportText(request, text);
         }
         finished = true;
       } catch (err) {

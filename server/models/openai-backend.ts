@@ -1,6 +1,6 @@
 import { BackendError, type ChatAnswer, type ChatRequest, type CompletionBackend, type FimAnswer, type FimRequest } from './backend.js';
 import { FIM_TEMPLATES, templateFor, type FimTemplate } from './fim-templates.js';
-import { HttpStatusError, JsonClient } from './http-json.js';
+import { HttpStatusError, JsonClient, portOf } from './http-json.js';
 import { completionDelta, mean, streamChat } from './openai-protocol.js';
 
 export interface OpenAIBackendOptions {
@@ -33,12 +33,7 @@ export class OpenAIBackend implements CompletionBackend {
   constructor(private readonly options: OpenAIBackendOptions) {
     this.model = options.model;
     this.host = options.baseUrl.replace(/\/+$/, '');
-    let port = '8080';
-    try {
-      port = new URL(this.host).port || port;
-    } catch {
-      // A malformed URL fails the first request with fetch's own words.
-    }
+    const port = portOf(this.host);
     this.client = new JsonClient({
       provider: 'openai',
       model: this.model,

@@ -2,7 +2,7 @@
  * The OpenAI protocol's streamed answers, as llama-server's /v1 endpoints and OpenAI-compatible servers send them:
  * chat (`/chat/completions`) for both backends, and the events of `/completions`.
  */
-import type { ChatAnswer, ChatRequest } from './backend.js';
+import { reportText, type ChatAnswer, type ChatRequest } from './backend.js';
 import type { JsonClient } from './http-json.js';
 
 /** What one streamed `/completions` event adds. */
@@ -78,13 +78,7 @@ export async function streamChat(client: JsonClient, url: string, request: ChatR
     if (typeof piece !== 'string' || piece === '') return;
     firstTokenMs ??= performance.now() - started;
     text += piece;
-    if (request.onText) {
-      try {
-        request.onText(text);
-      } catch {
-        // Progress reporting is best effort: a failing listener never costs the answer.
-      }
-    }
+    reportText(request, text);
   });
   return { model, text, latencyMs: performance.now() - started, firstTokenMs, doneReason };
 }

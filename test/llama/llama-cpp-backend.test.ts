@@ -5,10 +5,11 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BackendError, type FimRequest } from '../../server/models/backend.js';
+import { type FimRequest } from '../../server/models/backend.js';
 import { LlamaCppBackend } from '../../server/models/llama-cpp-backend.js';
 import { OllamaBackend } from '../../server/models/ollama-backend.js';
 import { TINY_GGUF_SCRIPT, slotsBusy, startLlamaServer, tinyModel, type RunningLlamaServer } from '../support/llama.js';
+import { failure, abortOnFirstBytes } from '../support/backend-calls.js';
 
 const MODEL = 'tiny-qwen2.5-coder';
 const PREFIX = 'def add(a, b):\n    ';
@@ -43,15 +44,6 @@ const fim = (overrides: Partial<FimRequest> = {}): FimRequest => ({
   signal: new AbortController().signal,
   ...overrides,
 });
-
-async function failure(promise: Promise<unknown>): Promise<BackendError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(BackendError);
-  return error as BackendError;
-}
 
 async function until(condition: () => Promise<boolean>, what: string, limitMs = 10_000): Promise<void> {
   const deadline = Date.now() + limitMs;
@@ -108,19 +100,7 @@ describe('fill in the middle through /infill', () => {
     const controller = new AbortController();
     // The caller aborts as soon as the first streamed bytes arrive: the server is mid-generation then (greedy, the
     // tiny model runs on for a thousand tokens before its end-of-text).
-    const firstBytes: typeof fetch = async (input, init) => {
-      const res = await fetch(input, init);
-      if (!res.body || !String(input).endsWith('/infill')) return res;
-      const watched = res.body.pipeThrough(
-        new TransformStream<Uint8Array, Uint8Array>({
-          transform(chunk, out) {
-            out.enqueue(chunk);
-            controller.abort();
-          },
-        }),
-      );
-      return new Response(watched, { status: res.status, headers: res.headers });
-    };
+    const firstBytes = abortOnFirstBytes(controller, '/infill');
     const backend = new LlamaCppBackend({ model: MODEL, host: server.host, fetch: firstBytes });
     const before = server.log().split('cancel task').length;
     const error = await failure(backend.complete(fim({ maxTokens: 1900, signal: controller.signal })));

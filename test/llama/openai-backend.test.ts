@@ -10,6 +10,7 @@ import { BackendError, type FimRequest } from '../../server/models/backend.js';
 import { templateFor } from '../../server/models/fim-templates.js';
 import { OpenAIBackend, type OpenAIBackendOptions } from '../../server/models/openai-backend.js';
 import { slotsBusy, startLlamaServer, tinyModel, type RunningLlamaServer } from '../support/llama.js';
+import { failure, abortOnFirstBytes } from '../support/backend-calls.js';
 
 const MODEL = 'qwen2.5-coder-tiny';
 const PREFIX = 'def add(a, b):\n    ';
@@ -40,15 +41,6 @@ const fim = (overrides: Partial<FimRequest> = {}): FimRequest => ({
   signal: new AbortController().signal,
   ...overrides,
 });
-
-async function failure(promise: Promise<unknown>): Promise<BackendError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(BackendError);
-  return error as BackendError;
-}
 
 async function until(condition: () => Promise<boolean>, what: string, limitMs = 10_000): Promise<void> {
   const deadline = Date.now() + limitMs;
@@ -83,19 +75,7 @@ describe('fill in the middle through /v1/completions', () => {
   it('stops the slot when the caller aborts mid-stream', async () => {
     const controller = new AbortController();
     // The caller aborts as soon as the first streamed bytes arrive.
-    const firstBytes: typeof fetch = async (input, init) => {
-      const res = await fetch(input, init);
-      if (!res.body || !String(input).endsWith('/completions')) return res;
-      const watched = res.body.pipeThrough(
-        new TransformStream<Uint8Array, Uint8Array>({
-          transform(chunk, out) {
-            out.enqueue(chunk);
-            controller.abort();
-          },
-        }),
-      );
-      return new Response(watched, { status: res.status, headers: res.headers });
-    };
+    const firstBytes = abortOnFirstBytes(controller, '/completions');
     const before = server.log().split('cancel task').length;
     const error = await failure(backend({ fetch: firstBytes }).complete(fim({ maxTokens: 1900, signal: controller.signal })));
     expect(error.kind).toBe('aborted');

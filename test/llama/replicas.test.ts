@@ -1,12 +1,13 @@
 // Replicas against two REAL llama-servers with the same tiny model (the text is gibberish; what is asserted is where
 // requests go, what the user hears, and that a server that dies and comes back is taken out and put back).
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { BackendError, type BackendEnvironment, type FimRequest } from '../../server/models/backend.js';
+import { type BackendEnvironment, type FimRequest } from '../../server/models/backend.js';
 import { silentLogger } from '../../server/log.js';
 import { LlamaCppBackend } from '../../server/models/llama-cpp-backend.js';
 import { ReplicaBackend } from '../../server/models/replica-backend.js';
 import { llamaMetrics, slotsBusy, startLlamaServer, tinyModel, type RunningLlamaServer } from '../support/llama.js';
 import { LspClient } from '../support/lsp-client.js';
+import { failure, abortOnFirstBytes } from '../support/backend-calls.js';
 
 const MODEL = 'tiny-qwen2.5-coder';
 const PROBE_MS = 100;
@@ -56,15 +57,6 @@ async function predicted(server: RunningLlamaServer): Promise<number> {
   return Number(line?.split(' ')[1] ?? Number.NaN);
 }
 
-async function failure(promise: Promise<unknown>): Promise<BackendError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(BackendError);
-  return error as BackendError;
-}
-
 const warnings = () => messages.filter((m) => m.severity === 'warn');
 const infos = () => messages.filter((m) => m.severity === 'info');
 
@@ -109,19 +101,7 @@ describe('replicas on real llama-servers', () => {
   it('an aborted request stops its slot and never takes the server out', async () => {
     const controller = new AbortController();
     // The caller aborts as soon as the first streamed bytes arrive: the server is mid-generation then.
-    const firstBytes: typeof fetch = async (input, init) => {
-      const res = await fetch(input, init);
-      if (!res.body || !String(input).endsWith('/infill')) return res;
-      const watched = res.body.pipeThrough(
-        new TransformStream<Uint8Array, Uint8Array>({
-          transform(chunk, out) {
-            out.enqueue(chunk);
-            controller.abort();
-          },
-        }),
-      );
-      return new Response(watched, { status: res.status, headers: res.headers });
-    };
+    const firstBytes = abortOnFirstBytes(controller, '/infill');
     const backend = start(() => firstBytes);
     expect((await failure(backend.complete(fim({ maxTokens: 1900, signal: controller.signal })))).kind).toBe('aborted');
     await vi.waitFor(async () => expect((await Promise.all(servers.map((s) => slotsBusy(s.host)))).flat()).toEqual([false, false]), {

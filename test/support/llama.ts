@@ -3,8 +3,9 @@
 // (scripts/tiny-gguf.mjs, into .cache/models/). Answers are gibberish; tests assert the engine's behaviour.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync } from 'node:fs';
-import { createServer, Socket } from 'node:net';
+import { Socket } from 'node:net';
 import { join } from 'node:path';
+import { freeLoopbackPort } from '../../server/models/managed-llama-server.js';
 import { PACKAGE_ROOT } from '../../server/paths.js';
 
 export const FETCH_SCRIPT = join(PACKAGE_ROOT, 'scripts', 'fetch-debian.mjs');
@@ -63,17 +64,8 @@ export function tinyModel(seed = 1, options: { readonly f16?: boolean } = {}): s
   return file;
 }
 
-/** A loopback port nothing listens on right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
+/** A loopback port nothing listens on right now (the managed server's own way of finding one). */
+export const freePort = freeLoopbackPort;
 
 export interface RunningProcess {
   readonly process: ChildProcess;

@@ -1,9 +1,10 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { BackendError, type ChatMessage } from '../../../server/models/backend.js';
+import { type ChatMessage } from '../../../server/models/backend.js';
 import { OllamaBackend } from '../../../server/models/ollama-backend.js';
 import { OLLAMA_ERRORS, OllamaStub, tokenize } from '../../support/ollama-stub.js';
+import { failure } from '../../support/backend-calls.js';
 
 const BASE = 'qwen2.5-coder:1.5b-base';
 const INSTRUCT = 'qwen2.5-coder:7b';
@@ -47,15 +48,6 @@ afterEach(async () => {
 
 const backend = (model: string, host = stub.url) => new OllamaBackend({ model, host, keepAlive: KEEP_ALIVE });
 const signal = () => new AbortController().signal;
-
-async function failure(promise: Promise<unknown>): Promise<BackendError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(BackendError);
-  return error as BackendError;
-}
 
 describe('OllamaBackend.chat', () => {
   it('streams the answer and concatenates the assistant message', async () => {

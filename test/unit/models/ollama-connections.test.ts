@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { BackendError, type FimRequest } from '../../../server/models/backend.js';
+import { type FimRequest } from '../../../server/models/backend.js';
 import { OllamaBackend } from '../../../server/models/ollama-backend.js';
 import { OllamaStub, type StubFault } from '../../support/ollama-stub.js';
+import { failure } from '../../support/backend-calls.js';
 
 const MODEL = 'qwen2.5-coder:1.5b-base';
 const ANSWER = 'return a + b;';
@@ -24,15 +25,6 @@ afterEach(async () => {
 const backend = (host = stub.url) => new OllamaBackend({ model: MODEL, host, keepAlive: '30m' });
 const fim = (signal: AbortSignal): FimRequest => ({ prefix: 'function add(a, b) {\n  ', suffix: '\n}\n', maxTokens: 32, signal });
 const chat = (signal: AbortSignal) => ({ messages: [{ role: 'user' as const, content: 'Explain add' }], maxTokens: 32, signal });
-
-async function failure(promise: Promise<unknown>): Promise<BackendError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(BackendError);
-  return error as BackendError;
-}
 
 /** Which connection carried each request, for failure messages. */
 const carriers = () => stub.requests.map((r) => `${r.path}@${r.connection}`).join(' ');

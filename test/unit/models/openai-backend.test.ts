@@ -2,13 +2,14 @@
 // names that matter, a key unset) and against the Ollama stand-in or nothing at all (wrong provider, wrong URL).
 // Everything else runs against the real llama-server in test/llama/.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { BackendError, type FimRequest } from '../../../server/models/backend.js';
+import { type FimRequest } from '../../../server/models/backend.js';
 import { templateFor } from '../../../server/models/fim-templates.js';
 import { LlamaCppBackend } from '../../../server/models/llama-cpp-backend.js';
 import { OpenAIBackend } from '../../../server/models/openai-backend.js';
 import { freePort } from '../../support/llama.js';
 import { OllamaStub } from '../../support/ollama-stub.js';
 import { OpenAIStub } from '../../support/openai-stub.js';
+import { failure } from '../../support/backend-calls.js';
 
 const MODEL = 'qwen2.5-coder-1.5b';
 const KEY = 'sk-test-0123456789';
@@ -33,15 +34,6 @@ const fim = (overrides: Partial<FimRequest> = {}): FimRequest => ({
   signal: new AbortController().signal,
   ...overrides,
 });
-
-async function failure(promise: Promise<unknown>): Promise<BackendError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(BackendError);
-  return error as BackendError;
-}
 
 const backend = (options: Partial<ConstructorParameters<typeof OpenAIBackend>[0]> = {}) =>
   new OpenAIBackend({ model: MODEL, baseUrl: stub.baseUrl, apiKeyEnv: 'XENCODE_TEST_KEY', env: { XENCODE_TEST_KEY: KEY }, ...options });

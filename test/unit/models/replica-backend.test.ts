@@ -4,6 +4,7 @@ import { silentLogger } from '../../../server/log.js';
 import { OllamaBackend } from '../../../server/models/ollama-backend.js';
 import { ReplicaBackend } from '../../../server/models/replica-backend.js';
 import { OllamaStub, type StubModel } from '../../support/ollama-stub.js';
+import { failure } from '../../support/backend-calls.js';
 
 const MODEL = 'qwen2.5-coder:1.5b-base';
 const ANSWER = 'return a + b;';
@@ -52,15 +53,6 @@ const probes = (stub: OllamaStub) => stub.requests.filter((r) => r.path === '/ap
 const warnings = () => messages.filter((m) => m.severity === 'warn');
 const infos = () => messages.filter((m) => m.severity === 'info');
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function failure(promise: Promise<unknown>): Promise<BackendError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(BackendError);
-  return error as BackendError;
-}
 
 describe('choosing a replica', () => {
   it('spreads concurrent requests evenly over equal replicas', async () => {
