@@ -80,6 +80,8 @@ export class ManagedLlamaServer {
   private streak: { recovered: boolean } | undefined;
   private stableTimer: NodeJS.Timeout | undefined;
   private lastLogged: string | undefined;
+  /** Exits while serving that close() did not ask for. */
+  private crashCount = 0;
 
   constructor(private readonly options: ManagedLlamaServerOptions) {
     this.host = options.host ?? `llama-server:${options.gguf}`;
@@ -88,6 +90,27 @@ export class ManagedLlamaServer {
   /** llama-server's process id while one runs (not its watchdog's). */
   get pid(): number | undefined {
     return this.current?.running ? this.current.pid : undefined;
+  }
+
+  /** How many times the server has crashed while serving, so far. */
+  get crashes(): number {
+    return this.crashCount;
+  }
+
+  /**
+   * Whether the server crashed since its crash count was `before`, waiting up to `graceMs` for an exit under way: a
+   * request broken by a crash can fail before the exit is noticed. The crash is told once, here; a request it broke
+   * is only a consequence of it.
+   */
+  async crashedSince(before: number, graceMs = 1500): Promise<boolean> {
+    const child = this.current;
+    if (this.crashCount === before && child) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([child.exited, new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+      clearTimeout(timer);
+      await Promise.resolve(); // the exit's own bookkeeping (registered first) has run by now
+    }
+    return this.crashCount !== before;
   }
 
   /** The watchdog's process id while one runs. */
@@ -246,6 +269,7 @@ export class ManagedLlamaServer {
     this.url = undefined;
     clearTimeout(this.stableTimer);
     if (this.closed) return;
+    this.crashCount++;
     const delayMs = this.recordFailure();
     const message = `llama-server for ${this.options.label} stopped unexpectedly: it ${exit.description}. Restarting it in ${seconds(delayMs)}.${quote(child.lastLines(QUOTED_LINES))}`;
     if (!this.streak) {

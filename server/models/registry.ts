@@ -4,7 +4,8 @@
  */
 import { modelIdentity, modelLocations, type ModelSetting, type Provider, type Settings } from '../config.js';
 import type { BackendEnvironment, CompletionBackend } from './backend.js';
-import { LlamaCppBackend, type LlamaCppBackendOptions } from './llama-cpp-backend.js';
+import { LlamaCppBackend } from './llama-cpp-backend.js';
+import { ManagedLlamaCppBackend } from './managed-llama-cpp-backend.js';
 import { ManagedLlamaServer } from './managed-llama-server.js';
 import { OllamaBackend } from './ollama-backend.js';
 import { OpenAIBackend } from './openai-backend.js';
@@ -40,10 +41,7 @@ export function backendKey(model: ModelSetting, settings: BackendSettings): stri
   return JSON.stringify([modelIdentity(model, settings.ollama.host), model.apiKeyEnv ?? '', model.fimTemplate ?? '', made]);
 }
 
-/**
- * A GGUF file served by a llama-server Xencode runs: the llama.cpp backend asks the managed server for its URL
- * before each call (starting it, or waiting for a restart), and closing the backend stops the server.
- */
+/** A GGUF file served by a llama-server Xencode runs (started when first needed, stopped with the backend). */
 function managedBackend(model: ModelSetting, gguf: string, settings: BackendSettings, environment: BackendEnvironment): CompletionBackend {
   const { serverPath, contextSize, threads, args } = settings.llamaCpp;
   const server = new ManagedLlamaServer({
@@ -57,16 +55,5 @@ function managedBackend(model: ModelSetting, gguf: string, settings: BackendSett
     environment,
     host: gguf,
   });
-  return new ManagedLlamaCppBackend({ model: model.name, host: gguf, endpoint: (signal) => server.endpoint(signal) }, server);
-}
-
-/** The llama.cpp backend of a server Xencode runs: closing it stops the server. */
-class ManagedLlamaCppBackend extends LlamaCppBackend {
-  constructor(options: LlamaCppBackendOptions, private readonly server: ManagedLlamaServer) {
-    super(options);
-  }
-
-  override async close(): Promise<void> {
-    await this.server.close();
-  }
+  return new ManagedLlamaCppBackend({ model: model.name, host: gguf }, server);
 }
