@@ -2,6 +2,10 @@
 // through /infill (provider llama.cpp) and /v1/completions (provider openai), cancellation reaching the server's
 // slot, two models as an ensemble, the server's slot count as concurrency, a code action and a hover over chat.
 // The tiny models' text is random bytes: these tests assert what the engine does, never what the text says.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CancellationTokenSource } from 'vscode-jsonrpc';
 import { LspClient } from '../support/lsp-client.js';
@@ -116,6 +120,30 @@ describe('completions from a real llama-server', () => {
     const watching = until(async () => (both = (await slotsBusy(a.host)).every(Boolean)), 20_000, 'both slots busy').catch(() => undefined);
     await Promise.all([client.completion(URI, CURSOR), client.completion(other, CURSOR), watching]);
     expect(both).toBe(true);
+  });
+});
+
+describe('a llama-server still loading its model', () => {
+  it('is not reported as a failure: no message, no open problem', async () => {
+    // A model path that is a FIFO nobody writes: llama-server listens and says "Loading model" for as long as it waits.
+    const scratch = mkdtempSync(join(tmpdir(), 'xencode-loading-'));
+    const fifo = join(scratch, 'loading.gguf');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    const loading = await startLlamaServer({ model: fifo, wait: false });
+    try {
+      await until(async () => (await fetch(`${loading.host}/health`).then((r) => r.status).catch(() => 0)) === 503, 10_000, 'the 503 of a loading server');
+      await start([llamaModel('tiny-late', loading)]);
+      await client.completion(URI, CURSOR);
+      await client.completion(URI, CURSOR);
+      const stats = await client.executeCommand('xencode.stats');
+      expect(stats.problems).toEqual([]);
+      expect(client.messages(2)).toEqual([]);
+      expect(client.messages(1)).toEqual([]);
+      expect(stats.models['tiny-late']).toMatchObject({ requests: 2, answers: 0 });
+    } finally {
+      await loading.stop();
+      rmSync(scratch, { recursive: true, force: true });
+    }
   });
 });
 
