@@ -7,4 +7,5 @@ export default function setup(): void {
   llamaTools();
   tinyModel(1);
   tinyModel(2);
+  tinyModel(3, { textOnly: true });
 }

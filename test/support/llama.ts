@@ -50,14 +50,16 @@ export function llamaTools(): LlamaTools {
 
 /**
  * A tiny random GGUF model (llama architecture, byte-level vocabulary with qwen-style FIM tokens), the same bytes
- * for the same seed: two seeds are two "models" that answer differently. Written once into .cache/models/.
+ * for the same seed: two seeds are two "models" that answer differently. `textOnly`: only printable pieces and never
+ * an end of text under greedy decoding, so an answer runs to its token budget (what a cancel test needs). Written
+ * once into .cache/models/.
  */
-export function tinyModel(seed = 1, options: { readonly f16?: boolean } = {}): string {
+export function tinyModel(seed = 1, options: { readonly f16?: boolean; readonly textOnly?: boolean } = {}): string {
   mkdirSync(MODELS_DIR, { recursive: true });
-  const file = join(MODELS_DIR, `tiny-${seed}${options.f16 ? '-f16' : ''}.gguf`);
+  const file = join(MODELS_DIR, `tiny-${seed}${options.f16 ? '-f16' : ''}${options.textOnly ? '-text' : ''}.gguf`);
   if (existsSync(file)) return file;
   const tmp = `${file}.tmp-${process.pid}`;
-  const args = [TINY_GGUF_SCRIPT, tmp, '--seed', String(seed), ...(options.f16 ? ['--f16'] : [])];
+  const args = [TINY_GGUF_SCRIPT, tmp, '--seed', String(seed), ...(options.f16 ? ['--f16'] : []), ...(options.textOnly ? ['--text-only'] : [])];
   const res = spawnSync(process.execPath, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   if (res.status !== 0) throw new Error(`writing ${file} failed: ${res.stderr}`);
   renameSync(tmp, file);
