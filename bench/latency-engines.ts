@@ -14,7 +14,6 @@
  * says what the engine itself adds on that path. Writes bench/results/latency-engines.md.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer, request as httpRequest, type Server } from 'node:http';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -22,13 +21,14 @@ import { validateSettings } from '../server/config.js';
 import { DocumentStore } from '../server/documents/document-store.js';
 import { createEngine } from '../server/engine/engine.js';
 import { silentLogger } from '../server/log.js';
-import type { CompletionBackend } from '../server/models/backend.js';
+import type { CompletionBackend, FimAnswer } from '../server/models/backend.js';
 import { createBackend } from '../server/models/registry.js';
 import { PACKAGE_ROOT } from '../server/paths.js';
 import { startLlamaServer, tinyModel, type RunningLlamaServer } from '../test/support/llama.js';
 import { LspClient } from '../test/support/lsp-client.js';
 import { OllamaStub } from '../test/support/ollama-stub.js';
 import { markdownTable, ms, summarize, type Summary } from './stats.js';
+import { TimingProxy } from './timing-proxy.js';
 import { eraseLine, keystrokes, pickLines } from './typing-replay.js';
 
 const { values } = parseArgs({ options: { lines: { type: 'string', default: '12' }, tokens: { type: 'string', default: '16' } } });
@@ -42,45 +42,6 @@ const typedLines = pickLines(SOURCE, LINE_COUNT);
  *  protocol has no way to ask the server its context, so that path cannot cut the prompt to fit). */
 const CONTEXT_CHARS = 1500;
 const quiet = { warn() {}, info() {} };
-
-/** A pass-through HTTP proxy that times every request from its arrival to the last byte of its answer. */
-class TimingProxy {
-  /** Generation requests (completion endpoints) only: a /tokenize or /props call is the client's own cost. */
-  readonly times: number[] = [];
-  /** Every other request the client made. */
-  others = 0;
-  private server: Server | undefined;
-  constructor(private readonly target: URL) {}
-
-  async start(): Promise<string> {
-    this.server = createServer((req, res) => {
-      const started = performance.now();
-      const upstream = httpRequest(
-        { host: this.target.hostname, port: this.target.port, method: req.method, path: req.url, headers: req.headers },
-        (answer) => {
-          res.writeHead(answer.statusCode ?? 502, answer.headers);
-          answer.pipe(res);
-          res.on('finish', () => {
-            if (/\/(infill|completions?|api\/generate)$/.test(req.url ?? '')) this.times.push(performance.now() - started);
-            else this.others++;
-          });
-        },
-      );
-      upstream.on('error', () => res.destroy());
-      // The client closing its request (a cancel) closes the upstream one, as llama-server expects.
-      res.on('close', () => upstream.destroy());
-      req.pipe(upstream);
-    });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    const address = this.server.address();
-    return `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
-  }
-
-  async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise((resolve) => this.server?.close(resolve));
-  }
-}
 
 interface PathResult {
   readonly roundTrip: Summary;
@@ -128,8 +89,14 @@ async function replay(settings: Record<string, unknown>, proxy: TimingProxy): Pr
   return { roundTrip: summarize(roundTrips), model: summarize(models), net: summarize(nets), answered, unpaired, otherRequests: proxy.others };
 }
 
-/** engine.complete() in process with the real backend, minus the backend call's own time. */
-async function engineAdds(backend: CompletionBackend): Promise<{ added: Summary; backend: Summary }> {
+/**
+ * engine.complete() in process with `backend`, minus the backend call's own time; the answers are kept, so that a
+ * second run can give the engine the very same answers at once (`replay`): what the engine does with them, without
+ * the protocol.
+ */
+async function engineAdds(backend: CompletionBackend): Promise<{ added: Summary; backend: Summary; answers: FimAnswer[] }> {
+  const answers: FimAnswer[] = [];
+  let lastBackendMs = 0;
   const timed: CompletionBackend = {
     provider: backend.provider,
     model: backend.model,
@@ -139,13 +106,14 @@ async function engineAdds(backend: CompletionBackend): Promise<{ added: Summary;
     complete: async (r) => {
       const t = performance.now();
       try {
-        return await backend.complete(r);
+        const answer = await backend.complete(r);
+        answers.push(answer);
+        return answer;
       } finally {
         lastBackendMs = performance.now() - t;
       }
     },
   };
-  let lastBackendMs = 0;
   const { settings } = validateSettings({ models: [backend.model], cache: { enabled: false }, completion: { maxTokens: MAX_TOKENS, contextChars: CONTEXT_CHARS }, feedback: { enabled: false } }, {});
   const engine = createEngine({ settings, notifier: quiet, logger: silentLogger, createBackend: () => timed });
   const store = new DocumentStore();
@@ -170,11 +138,27 @@ async function engineAdds(backend: CompletionBackend): Promise<{ added: Summary;
     }
   }
   await engine.close();
-  return { added: summarize(added), backend: summarize(backendTimes) };
+  return { added: summarize(added), backend: summarize(backendTimes), answers };
+}
+
+/** A backend that gives recorded answers again, in order, at once. */
+function replaying(model: string, answers: readonly FimAnswer[]): CompletionBackend {
+  let next = 0;
+  return {
+    provider: 'llama.cpp',
+    model,
+    host: 'replay',
+    warm: async () => undefined,
+    chat: async () => ({ model, text: '', latencyMs: 0 }),
+    complete: async (request) => {
+      request.signal.throwIfAborted();
+      return { ...answers[next++ % answers.length]!, latencyMs: 0 };
+    },
+  };
 }
 
 async function withProxy<T>(target: string, run: (proxy: TimingProxy, url: string) => Promise<T>): Promise<T> {
-  const proxy = new TimingProxy(new URL(target));
+  const proxy = new TimingProxy(target);
   const url = await proxy.start();
   try {
     return await run(proxy, url);
@@ -191,7 +175,8 @@ results.push(['Ollama stand-in (answers at once)', await withProxy(stub.url, (pr
 await stub.stop();
 
 let llama: RunningLlamaServer | undefined;
-let inProcess: { added: Summary; backend: Summary } | undefined;
+let inProcess: { added: Summary; backend: Summary; answers: FimAnswer[] } | undefined;
+let replayed: Summary | undefined;
 try {
   llama = await startLlamaServer({ model: tinyModel(1), slots: 1 });
   process.stderr.write('llama.cpp /infill…\n');
@@ -204,6 +189,7 @@ try {
   process.stderr.write('in process…\n');
   const { settings } = validateSettings({ models: [{ name: 'tiny', provider: 'llama.cpp', host: llama.host }] }, {});
   inProcess = await engineAdds(createBackend(settings.models[0]!, settings, { logger: silentLogger, notify() {}, env: process.env }));
+  replayed = (await engineAdds(replaying('tiny', inProcess.answers))).added;
 } finally {
   await llama?.stop();
 }
@@ -232,6 +218,9 @@ ${table}
 - Answered: ${results.map(([name, r]) => `${name}: ${r.answered} of ${r.roundTrip.n}`).join('; ')} (the tiny model's text is random bytes, and
   post-processing drops most of it: the time is spent all the same).
 ${inProcess ? `- In process, engine.complete() with the real llama.cpp backend minus the backend call itself (what the engine alone adds): p50 ${ms(inProcess.added.p50)}, p90 ${ms(inProcess.added.p90)}, p99 ${ms(inProcess.added.p99)} ms over ${inProcess.added.n} completions (the backend call, HTTP to llama-server and generation: p50 ${ms(inProcess.backend.p50)} ms).` : ''}
+${replayed ? `- The same answers given to the engine again at once (no protocol): p50 ${ms(replayed.p50)}, p90 ${ms(replayed.p90)}, p99 ${ms(replayed.p99)} ms — the engine's own work on these answers (random bytes go through every filter, the syntax check included).` : ''}
+- The proxy runs in a worker thread of the benchmark (its own event loop); its two loopback hops count in "Xencode
+  adds" on every path alike (about 0.1–0.2 ms each way on this machine).
 - Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}; llama-server shares the
   two cores with the server and the replay.
 
