@@ -162,6 +162,18 @@ describe('a llama-server still loading its model', () => {
   });
 });
 
+describe('a llama-server named as Ollama', () => {
+  it('says it is llama-server and what to set, once', async () => {
+    await start([{ name: 'qwen2.5-coder:1.5b-base', host: b.host }]);
+    await client.completion(URI, CURSOR);
+    await client.completion(URI, CURSOR);
+    await client.waitFor(() => client.messages(2).length > 0, 5_000, 'a message');
+    expect(client.messages(2)).toHaveLength(1);
+    expect(client.messages(2)[0]).toMatch(/llama-server/);
+    expect(client.messages(2)[0]).toMatch(/"provider": "llama\.cpp"/);
+  });
+});
+
 describe('chat on a real llama-server', () => {
   it('runs a code action (Explain) and a hover through /v1/chat/completions', async () => {
     await start([llamaModel('tiny-a', a)], { actions: { maxTokens: 64 }, hover: { deadlineMs: 30_000, maxTokens: 32 } });
