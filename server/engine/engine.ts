@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { actionModels, answerFingerprint, type Settings, type ModelSetting } from '../config.js';
+import { answerFingerprint, type Settings, type ModelSetting } from '../config.js';
 import { findActionTarget, type TargetResult } from '../context/action-target.js';
 import { buildCompletionContext } from '../context/context-builder.js';
 import { decideCompletion } from '../context/completion-decision.js';
@@ -7,11 +7,11 @@ import type { CompletionContext } from '../context/types.js';
 import type { OpenDocument, TextEdit } from '../documents/document-store.js';
 import type { Logger } from '../log.js';
 import type { BackendEnvironment, BackendError, CompletionBackend } from '../models/backend.js';
-import { backendKey as registryKey, createBackend } from '../models/registry.js';
+import { createBackend } from '../models/registry.js';
+import { BackendPool } from './backend-pool.js';
 import type { ModelOutcome } from './candidates.js';
 import { creditedModels, runEnsemble, uniqueNames, type EnsembleMember, type EnsembleMethod } from './ensemble.js';
 import { BackendHealth, type UserNotifier } from './health.js';
-import { ModelSlots } from './model-slots.js';
 import { AnswerReuse, InFlight } from './answer-reuse.js';
 import type { EnsembleRun } from './ensemble.js';
 import { AnswerCache, type CachedAnswer } from '../store/answer-cache.js';
@@ -145,43 +145,9 @@ export function createEngine(options: EngineOptions): Engine {
   reuse.setFingerprint(answerFingerprint(settings));
   const inFlight = new InFlight<EnsembleRun>();
 
-  /** One backend (and one slot pool) per distinct server and model, shared by completions, actions and hovers. */
-  let pool = new Map<string, { backend: CompletionBackend; slots: ModelSlots }>();
-  /** The configured concurrency per backend (the highest where several entries share one). */
-  let concurrency = new Map<string, number | undefined>();
-
-  function pooled(model: ModelSetting, next: Map<string, { backend: CompletionBackend; slots: ModelSlots }>) {
-    const key = registryKey(model, settings);
-    if (model.concurrency !== undefined) concurrency.set(key, Math.max(concurrency.get(key) ?? 0, model.concurrency));
-    let entry = next.get(key) ?? pool.get(key);
-    if (!entry) {
-      const backend = makeBackend(model, settings);
-      // Without a configured concurrency, as many requests at once as the server has slots (when it says).
-      entry = { backend, slots: new ModelSlots(() => concurrency.get(key) ?? backend.serverSlots ?? 1) };
-    }
-    next.set(key, entry);
-    return entry;
-  }
-
+  const backends = new BackendPool(makeBackend, options.logger);
   function configureBackends(): void {
-    const next = new Map<string, { backend: CompletionBackend; slots: ModelSlots }>();
-    concurrency = new Map();
-    members = new Map(settings.models.map((model) => {
-      const entry = pooled(model, next);
-      return [registryKey(model, settings), { ...entry, weight: model.weight }];
-    }));
-    chatMembers = actionModels(settings).map((model) => ({ ...pooled(model, next), weight: model.weight }));
-    // Backends no model uses any more stop what they own (a managed llama-server, probes).
-    for (const [key, { backend }] of pool) if (!next.has(key)) void closeBackend(backend);
-    pool = next;
-  }
-
-  async function closeBackend(backend: CompletionBackend): Promise<void> {
-    try {
-      await backend.close?.();
-    } catch (err) {
-      options.logger.warn(`closing ${backend.model} at ${backend.host}: ${(err as Error).message}`);
-    }
+    ({ members, chatMembers } = backends.configure(settings));
   }
   configureBackends();
   const longAnswerHooks = {
@@ -380,7 +346,7 @@ export function createEngine(options: EngineOptions): Engine {
 
     async close() {
       hovers.close();
-      await Promise.all([...pool.values()].map(({ backend }) => closeBackend(backend)));
+      await backends.close();
       await feedback.close();
       await reuse.answerCache.close();
       await store?.close();
