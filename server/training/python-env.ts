@@ -44,9 +44,9 @@ print(json.dumps(found))
 `;
 
 /** Runs the probe with the first candidate that starts; says what is missing and how to get it. */
-export async function checkPython(env: NodeJS.ProcessEnv = process.env): Promise<PythonCheck> {
+export async function checkPython(env: NodeJS.ProcessEnv = process.env, candidates: readonly string[] = pythonCandidates(env)): Promise<PythonCheck> {
   const tried: string[] = [];
-  for (const python of pythonCandidates(env)) {
+  for (const python of candidates) {
     const result = await run(python, ['-c', PROBE], env);
     if (result.spawnError) {
       tried.push(`${python} (${result.spawnError})`);
