@@ -65,3 +65,16 @@ export function ggufTensorF32(path: string, header: GgufHeader, name: string): F
   const bytes = readFileSync(path).subarray(header.dataOffset + info.offset, header.dataOffset + info.offset + count * 4);
   return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
 }
+
+/**
+ * numpy's `x.reshape(shape).swapaxes(1, 2)` on a 4-D shape, flattened again: the reference for the q/k
+ * permutation, written as the converters write it rather than as the module's index formula.
+ */
+export function swapAxes12(data: Float32Array, shape: readonly [number, number, number, number]): Float32Array {
+  const [a, b, c, d] = shape;
+  const out = new Float32Array(data.length);
+  for (let i = 0; i < a; i++) for (let j = 0; j < b; j++) for (let k = 0; k < c; k++) for (let l = 0; l < d; l++) {
+    out[((i * c + k) * b + j) * d + l] = data[((i * b + j) * c + k) * d + l]!;
+  }
+  return out;
+}

@@ -1,17 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { permuteHfToGguf } from '../../../server/training/qk-permute.js';
+import { swapAxes12 } from '../../support/peft-adapter.js';
 
 // The reference is written independently of the module: transformers' reverse_permute_weights (GGUF → HF) as the
 // numpy it is, reshape(heads, d/2, 2, cols).swapaxes(1, 2).reshape(rows, cols), done with generic index arithmetic.
-function swapAxes12(data: Float32Array, shape: readonly [number, number, number, number]): Float32Array {
-  const [a, b, c, d] = shape;
-  const out = new Float32Array(data.length);
-  for (let i = 0; i < a; i++) for (let j = 0; j < b; j++) for (let k = 0; k < c; k++) for (let l = 0; l < d; l++) {
-    // source index (i, j, k, l) in [a, b, c, d] → (i, k, j, l) in [a, c, b, d]
-    out[((i * c + k) * b + j) * d + l] = data[((i * b + j) * c + k) * d + l]!;
-  }
-  return out;
-}
 const ggufToHf = (w: Float32Array, rows: number, cols: number, heads: number) => swapAxes12(w, [heads, rows / heads / 2, 2, cols]);
 
 const random = (n: number, seed: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(seed * 12.9898 + i * 78.233) * 43758.5453 % 1);
