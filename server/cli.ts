@@ -4,6 +4,7 @@ import './heap-tuning.js';
 import { Command } from 'commander';
 import { StderrLogger, routeConsoleToStderr } from './log.js';
 import { PACKAGE_VERSION } from './paths.js';
+import { registerAdapterCommand } from './cli/adapter-command.js';
 import { registerFeedbackCommand } from './cli/feedback-command.js';
 
 const program = new Command();
@@ -61,5 +62,6 @@ async function serveStdio(warmup: boolean, logLevel: string | undefined): Promis
 }
 
 registerFeedbackCommand(program);
+registerAdapterCommand(program);
 
 await program.parseAsync(process.argv);

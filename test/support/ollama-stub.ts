@@ -23,6 +23,7 @@ import { createHash } from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { CREATE_ERRORS, normalizeDigest, planCreate, sha256Digest } from './ollama-stub-create.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Public types
@@ -777,6 +778,8 @@ export class OllamaStub {
   readonly requests: RecordedRequest[] = [];
   /** 'http://127.0.0.1:PORT' once started. */
   url = '';
+  /** Blobs uploaded with POST /api/blobs/:digest, by 'sha256:HEX'. Kept across reset(), like the models. */
+  readonly blobs = new Map<string, Buffer>();
 
   private readonly catalogue = new Catalogue();
   private readonly server: http.Server;
@@ -877,6 +880,16 @@ export class OllamaStub {
     return this.requestsTo('/api/chat', model);
   }
 
+  /** POST /api/create requests (body: model, from, adapters, …). */
+  createRequests(model?: string): RecordedRequest[] {
+    return this.requestsTo('/api/create', model);
+  }
+
+  /** HEAD and POST /api/blobs/:digest requests (path names the digest). */
+  blobRequests(): RecordedRequest[] {
+    return this.requests.filter((r) => r.path.startsWith('/api/blobs/'));
+  }
+
   /** Polls the record until the predicate holds; rejects with the record so far after timeoutMs (default 2 s). */
   async waitFor(predicate: (requests: RecordedRequest[]) => boolean, timeoutMs = 2000): Promise<void> {
     const deadline = performance.now() + timeoutMs;
@@ -933,6 +946,7 @@ export class OllamaStub {
     const ex = new Exchange(res, record, (r) => this.onRequestEnd?.(r), this.endApartMs);
     req.on('error', () => {});
 
+    if (path.startsWith('/api/blobs/')) return this.blob(req, ex, decodeURIComponent(path.slice('/api/blobs/'.length)));
     const route = this.routes[path];
     if (!route) return ex.text(404, '404 page not found');
     const handler = route.methods[record.method as Method];
@@ -960,6 +974,7 @@ export class OllamaStub {
       '/api/ps': { methods: { GET: (ex) => ex.json(200, { models: this.psList() }) } },
       '/api/show': { goType: 'ShowRequest', methods: { POST: (ex, body) => this.show(ex, body) } },
       '/api/pull': { goType: 'PullRequest', methods: { POST: (ex, body) => this.pull(ex, body) } },
+      '/api/create': { goType: 'CreateRequest', methods: { POST: (ex, body) => this.create(ex, body) } },
       '/api/generate': { goType: 'GenerateRequest', methods: { POST: (ex, body) => this.infer(ex, toInferenceCall('generate', body), GENERATE_SHAPE) } },
       '/api/chat': { goType: 'ChatRequest', methods: { POST: (ex, body) => this.infer(ex, toInferenceCall('chat', body), CHAT_SHAPE) } },
     };
@@ -1053,6 +1068,60 @@ export class OllamaStub {
       },
     }));
     if (failure) steps.push({ delayMs: this.pullStepMs, run: () => ex.fail(failure) });
+    ex.play(steps);
+  }
+
+  // --- /api/blobs/:digest and /api/create (ollama-stub-create.ts) --------------------------------------------
+
+  /** HEAD: 200 when stored, else 404. POST: 200 when already stored, else 201 once the body's sha256 is the digest. */
+  private blob(req: IncomingMessage, ex: Exchange, raw: string): void {
+    const digest = normalizeDigest(raw);
+    if (ex.record.method !== 'HEAD' && ex.record.method !== 'POST') return ex.text(405, '405 method not allowed');
+    if (!digest) return ex.json(400, { error: CREATE_ERRORS.invalidDigest });
+    if (ex.record.method === 'HEAD') return this.blobs.has(digest) ? ex.text(200, '') : ex.json(404, { error: CREATE_ERRORS.blobNotFound(raw) });
+    if (this.blobs.has(digest)) return ex.text(200, '');
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const bytes = Buffer.concat(chunks);
+      const got = sha256Digest(bytes);
+      if (got !== digest) return ex.json(400, { error: CREATE_ERRORS.digestMismatch(raw, got) });
+      this.blobs.set(digest, bytes);
+      ex.text(201, '');
+    });
+  }
+
+  private create(ex: Exchange, body: Json): void {
+    const plan = planCreate(body, {
+      version: this.version,
+      blobs: this.blobs,
+      modelDigest: (name) => {
+        const entry = this.catalogue.visible(name);
+        return entry && `sha256:${sha256(`weights:${normalizeModelName(entry.model.name)}`)}`;
+      },
+    });
+    if (plan.reject) return ex.json(plan.reject.status, { error: plan.reject.error });
+    const install = () => {
+      if (!plan.install) return;
+      const base = this.catalogue.visible(plan.install.from)!.model;
+      this.catalogue.install({ ...base, name: plan.install.name, family: describeModel(base).family });
+    };
+    if (body.stream === false) {
+      return ex.after(this.pullStepMs, () => {
+        if (plan.error) return ex.json(500, { error: plan.error });
+        install();
+        ex.json(200, plan.lines[plan.lines.length - 1]);
+      });
+    }
+    const steps: Step[] = plan.lines.map((line, i) => ({
+      delayMs: i === 0 ? 0 : this.pullStepMs,
+      run: () => {
+        const last = i === plan.lines.length - 1 && !plan.error;
+        if (last) install();
+        ex.line(line, last);
+      },
+    }));
+    if (plan.error) steps.push({ delayMs: this.pullStepMs, run: () => ex.fail(plan.error!) });
     ex.play(steps);
   }
 
