@@ -6,6 +6,7 @@ import { StderrLogger, routeConsoleToStderr } from './log.js';
 import { PACKAGE_VERSION } from './paths.js';
 import { registerAdapterCommand } from './cli/adapter-command.js';
 import { registerFeedbackCommand } from './cli/feedback-command.js';
+import { registerTrainCommand } from './cli/train-command.js';
 
 const program = new Command();
 
@@ -63,5 +64,6 @@ async function serveStdio(warmup: boolean, logLevel: string | undefined): Promis
 
 registerFeedbackCommand(program);
 registerAdapterCommand(program);
+registerTrainCommand(program);
 
 await program.parseAsync(process.argv);
