@@ -86,7 +86,7 @@ def adapter_config(base_name: str, rank: int, alpha: float, targets: List[str]) 
         "task_type": "CAUSAL_LM",
         "base_model_name_or_path": base_name,
         "r": rank,
-        "lora_alpha": alpha,
+        "lora_alpha": int(alpha) if float(alpha).is_integer() else alpha,  # PEFT types it int; 16, not 16.0
         "lora_dropout": 0.0,
         "target_modules": list(targets),
         "bias": "none",
