@@ -25,6 +25,17 @@ export default defineConfig({
         },
       },
       {
+        // The Python LoRA trainer (training/) under real PyTorch on a tiny model: one trainer process at a time.
+        extends: true,
+        test: {
+          name: 'training',
+          include: ['test/training/**/*.test.ts'],
+          fileParallelism: false,
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
         extends: true,
         test: {
           name: 'e2e',
