@@ -1,7 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
 // Two cores: a small fork pool; integration and e2e tests spawn the built server (and real editors), so they run
-// one file at a time. e2e: test/e2e/setup.ts fetches the editors first (Debian packages into .cache/debian/).
+// one file at a time. e2e: test/e2e/setup.ts fetches the editors first (Debian packages into .cache/debian/); training:
+// test/training/setup.ts fetches PyTorch.
 export default defineConfig({
   test: {
     pool: 'forks',
@@ -21,6 +22,18 @@ export default defineConfig({
           fileParallelism: false,
           globalSetup: ['test/llama/setup.ts'],
           testTimeout: 60_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
+        // Python with real PyTorch and transformers (Debian's, unpacked into .cache/debian/): the trainer's foundation.
+        extends: true,
+        test: {
+          name: 'training',
+          include: ['test/training/**/*.test.ts'],
+          fileParallelism: false,
+          globalSetup: ['test/training/setup.ts'],
+          testTimeout: 120_000,
           hookTimeout: 120_000,
         },
       },
