@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLlamaServer, tinyModel, type RunningLlamaServer } from '../support/llama.js';
-import { TINY_MODEL_SCRIPT, pythonTools, runPython } from '../support/python.js';
+import { TINY_MODEL_SCRIPT, pythonTools, runPython, tinyHfModel } from '../support/python.js';
 
 const GREEDY = join(dirname(fileURLToPath(import.meta.url)), 'greedy.py');
 const PROMPT = 'function add(a, b) {\n  return a + b;';
@@ -138,9 +138,7 @@ describe('transformers on the tiny GGUF', () => {
     });
     expect(answer.tokens).toHaveLength(N);
 
-    const copy = join(work, 'tiny-hf-from-gguf');
-    runPython([TINY_MODEL_SCRIPT, copy, '--from-gguf', model]);
-    const [gguf, hf] = greedy(model, copy);
+    const [gguf, hf] = greedy(model, tinyHfModel(1, { fromGguf: true })); // tiny_model.py --from-gguf, kept in .cache/models/
     // llama.cpp adds BOS (the GGUF's add_bos_token); transformers' GGUF tokenizer does not, greedy.py adds it.
     expect(prompt[0]).toBe(gguf!.config.bos_token_id);
     expect(gguf!.encoded).toEqual(prompt.slice(1));
