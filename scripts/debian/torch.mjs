@@ -3,7 +3,7 @@
 // the unpacked glibc loader. The traps it handles are in docs/debian-fetch.md ("torch").
 import { chmodSync, existsSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FetchError, run } from './util.mjs';
+import { FetchError, log, run } from './util.mjs';
 
 const PACKAGES = ['python3-torch', 'python3-transformers', 'python3-safetensors', 'python3-gguf', 'python3-numpy', 'python3-accelerate'];
 
@@ -86,6 +86,7 @@ function prepare(name, root, lay) {
 async function warm(name, root, prepared) {
   const libPath = prepared.libDirs.map((d) => join(root, d)).join(':');
   const python = join(root, prepared.wrappers[0].binary);
+  log(`${name}: first import (writes the bytecode)`);
   await run(join(root, prepared.loader), ['--argv0', python, '--library-path', libPath, python, '-c', FIRST_IMPORT], {
     env: { PYTHONDONTWRITEBYTECODE: undefined, OMP_NUM_THREADS: '1', OMP_WAIT_POLICY: 'PASSIVE', HF_HUB_OFFLINE: '1' },
     what: `${name}: the first import of torch, transformers, safetensors, gguf and accelerate`,
