@@ -1,7 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
 // Two cores: a small fork pool; integration and e2e tests spawn the built server (and real editors), so they run
-// one file at a time. e2e: test/e2e/setup.ts fetches the editors first (Debian packages into .cache/debian/).
+// one file at a time. e2e: test/e2e/setup.ts fetches the editors first (Debian packages into .cache/debian/); training:
+// test/training/setup.ts fetches PyTorch.
 export default defineConfig({
   test: {
     pool: 'forks',
@@ -25,13 +26,15 @@ export default defineConfig({
         },
       },
       {
-        // The Python LoRA trainer (training/) under real PyTorch on a tiny model: one trainer process at a time.
+        // Python with real PyTorch and transformers (Debian's, unpacked into .cache/debian/): the trainer and
+        // `xencode train` on tiny models, one trainer process at a time.
         extends: true,
         test: {
           name: 'training',
           include: ['test/training/**/*.test.ts'],
           fileParallelism: false,
-          testTimeout: 60_000,
+          globalSetup: ['test/training/setup.ts'],
+          testTimeout: 120_000,
           hookTimeout: 120_000,
         },
       },

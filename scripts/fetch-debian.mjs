@@ -3,12 +3,13 @@
 // packages resolved with a private apt directory (its own sources, lists, cache and an empty dpkg status; the mirror
 // is the one this machine's apt already uses), downloaded with `apt-get download`, unpacked with `dpkg-deb -x`, and
 // run through the unpacked glibc loader with --library-path, so that the programs they start (a language server)
-// run on the system's own libraries. No root needed. Package sets: the editors the e2e tests drive and llama.cpp
-// (the inference engine of the `llama` tests).
+// run on the system's own libraries. No root needed. Package sets: the editors the e2e tests drive, llama.cpp
+// (the inference engine of the `llama` tests) and torch (Python with PyTorch and transformers, for the `training` tests).
 //
 //   node scripts/fetch-debian.mjs                    fetch every set that is missing, print what there is
 //   node scripts/fetch-debian.mjs --only nvim-0.12,hx
 //   node scripts/fetch-debian.mjs --only llama.cpp   .cache/debian/bin/llama-server, ggml-rpc-server, llama-*
+//   node scripts/fetch-debian.mjs --only torch       .cache/debian/bin/python3 (torch, transformers, safetensors, gguf)
 //   node scripts/fetch-debian.mjs --check            run each wrapper's version command (fetches nothing)
 //   node scripts/fetch-debian.mjs --force            resolve and unpack again even where a stamp exists
 //   node scripts/fetch-debian.mjs --fetch-tmux       fetch tmux even when the system has one
@@ -22,11 +23,12 @@ import { basename, join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { EDITOR_SETS } from './debian/editors.mjs';
 import { LLAMA_SETS } from './debian/llama.mjs';
+import { TORCH_SETS } from './debian/torch.mjs';
 import { BIN, CACHE, DEBS, FetchError, REPO, ROOTS, STAMPS, limiter, lock, log, readJson, runSync, shQuote, which, writeAtomic } from './debian/util.mjs';
 
 /** Bump when the way a set is unpacked or wrapped changes: every stamp with another recipe is redone. */
 const RECIPE = 1;
-const SETS = { ...EDITOR_SETS, ...LLAMA_SETS };
+const SETS = { ...EDITOR_SETS, ...LLAMA_SETS, ...TORCH_SETS };
 const NAMES = Object.keys(SETS);
 // Loaded only when there is something to fetch: a warm run reads the stamps and nothing else.
 let apt;
@@ -38,7 +40,7 @@ let unpack;
 function usage(code) {
   (code ? process.stderr : process.stdout).write(
     `usage: node scripts/fetch-debian.mjs [--only ${NAMES.join(',')}] [--check] [--force] [--fetch-tmux]\n` +
-      '  without --only: every set (the editors of the e2e tests and llama.cpp)\n',
+      '  without --only: every set (the editors of the e2e tests, llama.cpp and torch)\n',
   );
   process.exit(code);
 }
@@ -109,7 +111,8 @@ async function planSet(name, ctx) {
       continue;
     }
     if (spec.only) pkgs = pkgs.filter((p) => spec.only.includes(p.name));
-    const absent = (spec.only ?? [spec.pkg]).filter((n) => !pkgs.some((p) => p.name === n));
+    if (spec.prune) pkgs = pkgs.filter((p) => !spec.prune.includes(p.name));
+    const absent = (spec.only ?? spec.install ?? [spec.pkg]).filter((n) => !pkgs.some((p) => p.name === n));
     if (absent.length) {
       reasons.push(`${suite}: apt would not install ${absent.join(', ')}`);
       continue;
@@ -129,8 +132,9 @@ async function planSet(name, ctx) {
 async function install(plan, arch) {
   const { name, spec, suite, version, pkgs, debs } = plan;
   const how = await unpack.unpackRoot(name, debs, async (root) => {
-    const prepared = spec.prepare(name, root, unpack.layout(root, arch));
+    const prepared = await spec.prepare(name, root, unpack.layout(root, arch));
     await unpack.checkLibraries(root, prepared, prepared.libraries);
+    await spec.warm?.(name, root, prepared);
     return prepared;
   });
   const info = `${spec.pkg} ${version} (Debian ${suite})`;

@@ -35,9 +35,10 @@ export function layout(root, arch) {
 /**
  * A wrapper: finds its root relative to itself (the cache can move), sets the program's environment and execs the
  * binary through the unpacked loader. --library-path (not LD_LIBRARY_PATH) so that the programs it starts (a
- * language server, node) run on the system's own libraries.
+ * language server, node) run on the system's own libraries. `unset`: variables removed first; `argv0`: a path in
+ * the root the program sees as its argv[0] (the loader's --argv0).
  */
-export function wrapperScript({ name, root, info, loader, libDirs, env = {}, binary }) {
+export function wrapperScript({ name, root, info, loader, libDirs, env = {}, unset = [], argv0, binary }) {
   const lines = [
     '#!/bin/sh',
     `# ${name}: ${info}`,
@@ -45,9 +46,11 @@ export function wrapperScript({ name, root, info, loader, libDirs, env = {}, bin
     "# --library-path (not LD_LIBRARY_PATH), so the programs it starts use the system's libraries.",
     `R=$(readlink -f -- "$(dirname -- "$(readlink -f -- "$0")")/../roots/${root}") || exit 127`,
   ];
+  if (unset.length) lines.push(`unset ${unset.join(' ')}`);
   for (const [k, v] of Object.entries(env)) lines.push(`${k}=${v}`, `export ${k}`);
   const libPath = libDirs.map((d) => `$R/${d}`).join(':');
-  lines.push(`exec "$R/${loader}" --library-path "${libPath}" "$R/${binary}" "$@"`, '');
+  const as = argv0 ? ` --argv0 "$R/${argv0}"` : '';
+  lines.push(`exec "$R/${loader}"${as} --library-path "${libPath}" "$R/${binary}" "$@"`, '');
   return lines.join('\n');
 }
 
