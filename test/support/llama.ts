@@ -221,3 +221,27 @@ export async function until(check: () => boolean | Promise<boolean>, timeoutMs: 
     await new Promise((r) => setTimeout(r, 25));
   }
 }
+
+/**
+ * The log-probability a llama-server gives `text` after `prompt` (summed over the text's tokens, each scored by a
+ * one-token completion over the whole vocabulary), with its first LoRA adapter at `loraScale` (when it has one).
+ * Tokens as the server splits prompt + text, so a token spanning the boundary counts with the text.
+ */
+export async function sequenceLogprob(host: string, prompt: string, text: string, loraScale?: number): Promise<number> {
+  const tokenize = async (content: string): Promise<number[]> =>
+    ((await (await fetch(`${host}/tokenize`, { method: 'POST', body: JSON.stringify({ content, add_special: true }) })).json()) as { tokens: number[] }).tokens;
+  const head = await tokenize(prompt);
+  const whole = await tokenize(prompt + text);
+  let sum = 0;
+  for (let i = head.length; i < whole.length; i++) {
+    const res = await fetch(`${host}/completion`, {
+      method: 'POST',
+      body: JSON.stringify({ prompt: whole.slice(0, i), n_predict: 1, n_probs: 100_000, temperature: 0, cache_prompt: false, ...(loraScale === undefined ? {} : { lora: [{ id: 0, scale: loraScale }] }) }),
+    });
+    const body = (await res.json()) as { completion_probabilities: { top_logprobs: { id: number; logprob: number }[] }[] };
+    const scored = body.completion_probabilities[0]!.top_logprobs.find((t) => t.id === whole[i]);
+    if (!scored) throw new Error(`token ${whole[i]} is not among the server's probabilities`);
+    sum += scored.logprob;
+  }
+  return sum;
+}

@@ -10,10 +10,11 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PACKAGE_ROOT } from '../../server/paths.js';
 import { TINY_GGUF_SCRIPT, tinyModel } from '../support/llama.js';
+import { pythonTools } from '../support/python.js';
 
-/** The Python with torch + transformers + safetensors (the lead swaps this for pythonTools() when merging). */
+/** The Python with torch + transformers + safetensors: Debian's, fetched by the project (or XENCODE_PYTHON). */
 function pythonPath(): string {
-  return process.env.XENCODE_PYTHON ?? '/tmp/torch/bin/python3';
+  return pythonTools().python;
 }
 
 const TRAINER = join(PACKAGE_ROOT, 'training', 'xencode_train.py');
