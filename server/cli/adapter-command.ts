@@ -25,6 +25,26 @@ export function registerAdapterCommand(program: Command): void {
         fail((err as Error).message);
       }
     });
+
+  adapter
+    .command('convert')
+    .description('write adapter.gguf (what llama.cpp and Ollama load) from a PEFT adapter folder, e.g. one trained on another machine')
+    .requiredOption('--base <model>', 'the model it adapts: a .gguf file, a Hugging Face folder, or an Ollama model name')
+    .requiredOption('--adapter <dir>', 'the folder with adapter_model.safetensors and adapter_config.json')
+    .option('--out <file>', 'where to write it (default: DIR/adapter.gguf)')
+    .action(async (options: { base: string; adapter: string; out?: string }) => {
+      try {
+        const { resolveBase, baseArchitecture } = await import('../training/base-model.js');
+        const { convertPeftDir } = await import('../training/gguf-adapter.js');
+        const { defaultHost } = await import('../config.js');
+        const base = await resolveBase(options.base, { ollamaHost: defaultHost() });
+        if (!base.ok) return fail(base.problem);
+        const written = await convertPeftDir(resolve(options.adapter), await baseArchitecture(base.base), options.out && resolve(options.out));
+        process.stdout.write(`${written}\n`);
+      } catch (err) {
+        fail((err as Error).message);
+      }
+    });
 }
 
 interface ImportOptions {

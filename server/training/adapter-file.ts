@@ -28,7 +28,7 @@ export async function checkAdapterFile(given: string): Promise<AdapterCheck> {
         return {
           ok: false,
           problem: peft
-            ? `${given} holds a PEFT adapter (adapter_model.safetensors) but no adapter.gguf: \`xencode train\` writes adapter.gguf beside it; convert it first, then pass the folder or the .gguf to --adapter.`
+            ? `${given} holds a PEFT adapter (adapter_model.safetensors) but no adapter.gguf: write it with \`xencode adapter convert --base BASE --adapter ${given}\`, then import again.`
             : `${given} has no adapter.gguf: pass the folder \`xencode train --out\` wrote, or the adapter's .gguf file, to --adapter.`,
         };
       }

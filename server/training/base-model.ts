@@ -3,8 +3,10 @@
  * model, whose GGUF blob Ollama's /api/show names (FROM …) — usable when Ollama keeps it on this machine.
  */
 import { existsSync, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { checkGgufFile } from '../models/gguf-file.js';
+import { baseModelInfo, type BaseModelInfo } from './gguf-adapter.js';
 
 export type BaseModel =
   | { readonly kind: 'hf'; readonly path: string; readonly label: string }
@@ -64,4 +66,13 @@ async function fromOllama(model: string, { ollamaHost, fetch: fetchFn = fetch }:
   const gguf = await checkGgufFile(from, '--base');
   if (!gguf.ok) return { ok: false, problem: gguf.problem };
   return { ok: true, base: { kind: 'gguf', path: from, label: model, ollamaModel: model } };
+}
+
+/** Architecture and head counts for the adapter's GGUF: from the base GGUF, or from a Hugging Face config.json. */
+export async function baseArchitecture(base: BaseModel): Promise<BaseModelInfo> {
+  if (base.kind === 'gguf') return baseModelInfo(base.path);
+  const file = join(base.path, 'config.json');
+  const config = JSON.parse(await readFile(file, 'utf8')) as { model_type?: string; num_attention_heads?: number; num_key_value_heads?: number };
+  if (!config.model_type || !config.num_attention_heads) throw new Error(`${file} names no model_type or num_attention_heads`);
+  return { architecture: config.model_type, headCount: config.num_attention_heads, headCountKv: config.num_key_value_heads ?? config.num_attention_heads };
 }

@@ -9,9 +9,9 @@ import { defaultHost } from '../config.js';
 import { FeedbackLog } from '../feedback/feedback-log.js';
 import { resolveDataDir } from '../store/data-dir.js';
 import { openLmdbStore } from '../store/lmdb-store.js';
-import { resolveBase, type BaseModel } from './base-model.js';
+import { baseArchitecture, resolveBase } from './base-model.js';
 import { evaluationMarkdown, summarizeEvaluation, type Evaluation, type EvaluationSummary } from './evaluation-report.js';
-import { baseModelInfo, convertPeftDir, type BaseModelInfo } from './gguf-adapter.js';
+import { convertPeftDir } from './gguf-adapter.js';
 import { checkPython } from './python-env.js';
 import { runTrainer, type TrainerEvent } from './trainer-process.js';
 import { buildTrainingSet, OBJECTIVES, type Objective, type TrainingRow } from './training-set.js';
@@ -83,7 +83,7 @@ export async function train(request: TrainRequest, onEvent: (event: TrainerEvent
 
   let gguf: string;
   try {
-    gguf = await convertPeftDir(out, await baseInfo(base.base));
+    gguf = await convertPeftDir(out, await baseArchitecture(base.base));
   } catch (err) {
     return fail(`the adapter was trained (${out}) but could not be written as GGUF: ${(err as Error).message}`);
   }
@@ -150,14 +150,6 @@ async function trainingRows(objective: Objective, since: number | undefined, lan
   } finally {
     await opened.store.close();
   }
-}
-
-/** Architecture and head counts for the GGUF writer: from the base GGUF, or from a Hugging Face config.json. */
-async function baseInfo(base: BaseModel): Promise<BaseModelInfo> {
-  if (base.kind === 'gguf') return baseModelInfo(base.path);
-  const config = JSON.parse(await readFile(join(base.path, 'config.json'), 'utf8')) as { model_type?: string; num_attention_heads?: number; num_key_value_heads?: number };
-  if (!config.model_type || !config.num_attention_heads) throw new Error(`${join(base.path, 'config.json')} names no model_type or num_attention_heads`);
-  return { architecture: config.model_type, headCount: config.num_attention_heads, headCountKv: config.num_key_value_heads ?? config.num_attention_heads };
 }
 
 function jsonl(rows: readonly TrainingRow[]): string {

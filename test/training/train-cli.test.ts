@@ -50,6 +50,14 @@ describe('xencode train', () => {
     for (const file of ['adapter_model.safetensors', 'adapter_config.json', 'adapter.gguf', 'evaluation.json', 'evaluation.md']) expect(existsSync(join(out, file)), file).toBe(true);
     expect(readFileSync(join(out, 'evaluation.md'), 'utf8')).toMatch(/\| preference accuracy \(kept scored above rejected\) \| [\d.]+ % \| [\d.]+ % \|/);
 
+    // Trained elsewhere (only PEFT's files came back): `adapter convert` writes the same adapter.gguf.
+    const written = readFileSync(join(out, 'adapter.gguf'));
+    rmSync(join(out, 'adapter.gguf'));
+    const convert = xencode(['adapter', 'convert', '--base', base, '--adapter', out], {});
+    expect(convert.status, convert.stderr).toBe(0);
+    expect(convert.stdout.trim()).toBe(join(out, 'adapter.gguf'));
+    expect(readFileSync(join(out, 'adapter.gguf')).equals(written)).toBe(true);
+
     // A held-out record's prompt: how much more likely the kept text is than the rejected one, adapter off and on.
     const server = await startLlamaServer({ model: base, args: ['--lora', join(out, 'adapter.gguf')] });
     try {
