@@ -21,6 +21,7 @@ export function registerTrainCommand(program: Command): void {
     .option('--out <dir>', 'output folder (default: <data dir>/adapters/<base>-<objective>-<time>)')
     .option('--device <device>', 'cpu | cuda | mps (default: the best available)')
     .option('--max-steps <n>', 'stop after this many optimizer steps (a quick try)')
+    .option('--data <file>', 'train on the rows of this JSONL file (xencode dataset mine|synth, an export) instead of the feedback store')
     .option('--json', 'progress and the result as JSON lines on stdout')
     .action(async (options: TrainOptions) => {
       const { train } = await import('../training/train.js');
@@ -50,6 +51,7 @@ export interface TrainOptions {
   readonly out?: string;
   readonly device?: string;
   readonly maxSteps?: string;
+  readonly data?: string;
   readonly json?: boolean;
 }
 

@@ -14,7 +14,7 @@ import { evaluationMarkdown, summarizeEvaluation, type Evaluation, type Evaluati
 import { convertPeftDir } from './gguf-adapter.js';
 import { checkPython } from './python-env.js';
 import { runTrainer, type TrainerEvent } from './trainer-process.js';
-import { buildTrainingSet, OBJECTIVES, type Objective, type TrainingRow } from './training-set.js';
+import { buildTrainingSet, DEFAULT_HELD_OUT, neededRows, OBJECTIVES, parseRows, splitRows, type Objective, type TrainingRow } from './training-set.js';
 
 export interface TrainRequest {
   readonly base: string;
@@ -28,6 +28,8 @@ export interface TrainRequest {
   readonly out?: string;
   readonly device?: string;
   readonly maxSteps?: string;
+  /** A JSONL file of rows to train on instead of the feedback store (a dataset, or an export). */
+  readonly data?: string;
 }
 
 export interface TrainReport {
@@ -60,7 +62,7 @@ export async function train(request: TrainRequest, onEvent: (event: TrainerEvent
   const base = await resolveBase(request.base, { ollamaHost: defaultHost(env) });
   if (!base.ok) return fail(base.problem);
 
-  const rows = await trainingRows(parsed.objective, parsed.since, request.language, env);
+  const rows = request.data !== undefined ? await fileRows(request.data, parsed.objective) : await trainingRows(parsed.objective, parsed.since, request.language, env);
   if ('problem' in rows) return fail(rows.problem);
 
   const out = request.out ?? join(resolveDataDir(env), 'adapters', `${slug(base.base.label)}-${parsed.objective}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
@@ -150,6 +152,20 @@ async function trainingRows(objective: Objective, since: number | undefined, lan
   } finally {
     await opened.store.close();
   }
+}
+
+/** The rows of a JSONL file, the last ones held out. */
+async function fileRows(file: string, objective: Objective): Promise<{ train: readonly TrainingRow[]; heldOut: readonly TrainingRow[] } | { problem: string }> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    return { problem: `--data ${file}: ${(err as Error).message}` };
+  }
+  const parsed = parseRows(text, objective, file);
+  if ('problem' in parsed) return parsed;
+  const split = splitRows(parsed.rows, {});
+  return split ?? { problem: `Too little data to train ${objective}: ${parsed.rows.length} rows in ${file}, ${neededRows({})} needed (the last ${Math.round(DEFAULT_HELD_OUT * 100)} % are held out to judge the result).` };
 }
 
 function jsonl(rows: readonly TrainingRow[]): string {

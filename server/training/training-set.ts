@@ -46,10 +46,51 @@ const WHY_SKIPPED: Readonly<Record<SkipReason, string>> = {
 export function buildTrainingSet(records: Iterable<FeedbackRecord>, options: TrainingSetOptions): TrainingSet {
   const summary = newExportSummary(options.objective);
   const rows: TrainingRow[] = [...exportRows(records, { format: options.objective, since: options.since, language: options.language, model: options.model }, summary)];
-  const minTrain = options.minTrain ?? DEFAULT_MIN_TRAIN;
+  const split = splitRows(rows, options);
+  return split ? { ok: true, ...split, summary } : { ok: false, problem: tooLittle(rows.length, neededRows(options), options, summary), summary };
+}
+
+/** The newest rows (the last ones) held out; undefined when too few are left to train on. */
+export function splitRows(rows: readonly TrainingRow[], options: Pick<TrainingSetOptions, 'heldOut' | 'minTrain'>): { train: readonly TrainingRow[]; heldOut: readonly TrainingRow[] } | undefined {
   const heldOutCount = Math.max(MIN_HELD_OUT, Math.round(rows.length * (options.heldOut ?? DEFAULT_HELD_OUT)));
-  if (rows.length - heldOutCount < minTrain) return { ok: false, problem: tooLittle(rows.length, minTrain + MIN_HELD_OUT, options, summary), summary };
-  return { ok: true, train: rows.slice(0, rows.length - heldOutCount), heldOut: rows.slice(rows.length - heldOutCount), summary };
+  if (rows.length - heldOutCount < (options.minTrain ?? DEFAULT_MIN_TRAIN)) return undefined;
+  return { train: rows.slice(0, rows.length - heldOutCount), heldOut: rows.slice(rows.length - heldOutCount) };
+}
+
+/** Rows needed to train at all, the held-out ones included. */
+export function neededRows(options: Pick<TrainingSetOptions, 'minTrain'>): number {
+  return (options.minTrain ?? DEFAULT_MIN_TRAIN) + MIN_HELD_OUT;
+}
+
+const COLUMNS: Readonly<Record<Objective, Readonly<Record<string, 'string' | 'boolean'>>>> = {
+  sft: { prompt: 'string', completion: 'string' },
+  dpo: { prompt: 'string', chosen: 'string', rejected: 'string' },
+  kto: { prompt: 'string', completion: 'string', label: 'boolean' },
+};
+
+/**
+ * Rows from a JSONL file (`xencode feedback export`, `xencode dataset mine|synth`, or your own) for `objective`, in
+ * file order; a line that is not a row of that format is a problem naming the line and what it should hold.
+ */
+export function parseRows(text: string, objective: Objective, file: string): { rows: TrainingRow[] } | { problem: string } {
+  const columns = COLUMNS[objective];
+  const rows: TrainingRow[] = [];
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!.trim();
+    if (!line) continue;
+    let row: unknown;
+    try {
+      row = JSON.parse(line);
+    } catch {
+      return { problem: `${file}:${i + 1} is not JSON: each line must be one ${objective} row {${Object.keys(columns).join(', ')}}` };
+    }
+    const wrong = Object.entries(columns).find(([key, type]) => typeof (row as Record<string, unknown> | null)?.[key] !== type);
+    if (wrong)
+      return { problem: `${file}:${i + 1} is not a ${objective} row: it needs ${Object.entries(columns).map(([k, t]) => `${k} (${t})`).join(', ')}${wrong ? `; ${wrong[0]} is missing or not a ${wrong[1]}` : ''}. Export rows of this objective with xencode feedback export --format ${objective}.` };
+    rows.push(Object.fromEntries(Object.keys(columns).map((key) => [key, (row as Record<string, unknown>)[key]])) as unknown as TrainingRow);
+  }
+  return { rows };
 }
 
 function tooLittle(usable: number, needed: number, options: TrainingSetOptions, summary: ExportSummary): string {

@@ -47,3 +47,22 @@ describe('the training set', () => {
     if (!set.ok) expect(set.problem).toMatch(/\(language rust, since 2026-01-01\)/);
   });
 });
+
+describe('rows from a file', () => {
+  it('takes the rows of the objective in file order, keeping only its columns', async () => {
+    const { parseRows, splitRows } = await import('../../../server/training/training-set.js');
+    const text = Array.from({ length: 25 }, (_, i) => JSON.stringify({ prompt: `p${i}`, chosen: `c${i}`, rejected: `r${i}`, extra: 1 })).join('\n') + '\n\n';
+    const parsed = parseRows(text, 'dpo', 'pairs.jsonl');
+    expect('rows' in parsed && parsed.rows[3]).toEqual({ prompt: 'p3', chosen: 'c3', rejected: 'r3' });
+    const split = 'rows' in parsed ? splitRows(parsed.rows, {}) : undefined;
+    expect(split?.heldOut.map((r) => (r as { prompt: string }).prompt)).toEqual(['p20', 'p21', 'p22', 'p23', 'p24']);
+  });
+
+  it('names the line that is not a row of the objective', async () => {
+    const { parseRows } = await import('../../../server/training/training-set.js');
+    expect(parseRows('{"prompt":"a","completion":"b"}\n{"prompt":"a"}\n', 'sft', 'x.jsonl')).toEqual({
+      problem: expect.stringMatching(/^x\.jsonl:2 is not a sft row: it needs prompt \(string\), completion \(string\); completion is missing/),
+    });
+    expect(parseRows('not json\n', 'kto', 'x.jsonl')).toEqual({ problem: expect.stringMatching(/^x\.jsonl:1 is not JSON/) });
+  });
+});
