@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import type { TrainRequest } from '../training/train.js';
 import type { TrainerEvent } from '../training/trainer-process.js';
 
 /**
@@ -39,21 +40,8 @@ export function registerTrainCommand(program: Command): void {
     });
 }
 
-export interface TrainOptions {
-  readonly base: string;
-  readonly objective: string;
-  readonly rank: string;
-  readonly alpha: string;
-  readonly epochs: string;
-  readonly lr: string;
-  readonly since?: string;
-  readonly language?: string;
-  readonly out?: string;
-  readonly device?: string;
-  readonly maxSteps?: string;
-  readonly data?: string;
-  readonly json?: boolean;
-}
+/** The command's options: what `train` takes, and --json. */
+type TrainOptions = TrainRequest & { readonly json?: boolean };
 
 interface ProgressUi {
   onEvent(event: TrainerEvent): void;
