@@ -17,7 +17,7 @@ export function registerDatasetSynth(dataset: Command): void {
     .option('--format <format>', 'sft {prompt, completion} | dpo {prompt, chosen, rejected} (not for explain)', 'sft')
     .option('--seed <n>', 'decides the topics asked for, in order (the same seed, the same topics)', '1')
     .option('--max-attempts <n>', 'requests at most (default: 4 per pair wanted)')
-    .option('--model <name>', 'a chat model to ask (repeatable: asked in turn; default: the default model)', collect, [])
+    .option('--model <name>', 'a chat model to ask (repeatable: asked in turn; default: the default model on OLLAMA_HOST)', collect)
     .option('--provider <provider>', 'ollama | llama.cpp | openai: the server of every --model (default ollama)')
     .option('--host <url>', 'the Ollama or llama.cpp server (default: OLLAMA_HOST, else http://127.0.0.1:11434; llama.cpp: :8080)')
     .option('--base-url <url>', 'the OpenAI-compatible server, ending in /v1 (--provider openai)')
@@ -40,7 +40,7 @@ export interface SynthCommandOptions {
   readonly format: string;
   readonly seed: string;
   readonly maxAttempts?: string;
-  readonly model: string[];
+  readonly model?: string[];
   readonly provider?: string;
   readonly host?: string;
   readonly baseUrl?: string;
@@ -48,8 +48,8 @@ export interface SynthCommandOptions {
   readonly json?: boolean;
 }
 
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
 }
 
 // The modules load only when the command runs: `xencode --stdio` must start fast.
@@ -69,7 +69,7 @@ async function synthCommand(options: SynthCommandOptions): Promise<void> {
   if (!/^[\w+.-]+$/.test(options.language)) return fail(`--language must be an LSP languageId such as typescript or python (got ${options.language})`);
 
   const { synthesize, synthSettings, formatSummary } = await import('../training/dataset-synth.js');
-  const chosen = synthSettings({ models: options.model, provider: options.provider, host: options.host, baseUrl: options.baseUrl, apiKeyEnv: options.apiKeyEnv });
+  const chosen = synthSettings({ models: options.model ?? [], provider: options.provider, host: options.host, baseUrl: options.baseUrl, apiKeyEnv: options.apiKeyEnv });
   if ('problem' in chosen) return fail(chosen.problem);
   for (const warning of chosen.warnings) process.stderr.write(`xencode: ${warning}\n`);
   const { settings } = chosen;

@@ -155,7 +155,7 @@ export async function synthesize(options: SynthOptions): Promise<SynthResult> {
 export function formatSummary(summary: SynthSummary): string[] {
   const reasons = DROP_REASONS.filter((r) => summary.dropped[r] > 0).map((r) => `${summary.dropped[r]} ${DROP_LABELS[r]}`);
   const lines = [
-    `kept ${summary.kept} of ${summary.asked} ${summary.task} pairs asked for (${summary.language}, ${summary.format}) after ${summary.attempts} requests` +
+    `kept ${summary.kept} of ${summary.asked} ${summary.task} pairs asked for (${summary.language}, ${summary.format}) after ${summary.attempts} request${summary.attempts === 1 ? '' : 's'}` +
       (reasons.length > 0 ? `; dropped: ${reasons.join(', ')}` : ''),
   ];
   if (!summary.syntaxChecked) lines.push(`no grammar for ${summary.language} here: the code was not checked for syntax errors`);

@@ -32,8 +32,8 @@ const MIN_EXPLANATION_WORDS = 5;
 /**
  * The pair in an answer, or undefined when it has none. Code blocks are the fences in the language (or untagged, or
  * a related one: JavaScript for TypeScript), as a code action takes them. Before: the block labelled as the old
- * code ("Before:"), else the first; after: the next block after it not labelled old. Explain: the first block,
- * and the Markdown after it, its "Explanation:" label removed.
+ * code ("Before:"), else the first; after: the next block after it not labelled old (else the last one before it).
+ * Explain: the first block, and the Markdown after it, its "Explanation:" label removed.
  */
 export function extractPair(answer: string, task: SynthTask, languageId: string): SynthPair | undefined {
   const lines = toLines(stripThinking(answer));
@@ -51,8 +51,10 @@ export function extractPair(answer: string, task: SynthTask, languageId: string)
   }
   const labelledOld = code.find((f) => showsOldCode(lines, f));
   const before: Fence | undefined = labelledOld ?? code[0];
-  const after = before && code.find((f) => f.open > before.open && !showsOldCode(lines, f));
-  if (!before || !after) return undefined;
+  if (!before) return undefined;
+  const others = code.filter((f) => f !== before && !showsOldCode(lines, f));
+  const after = others.find((f) => f.open > before.open) ?? others[others.length - 1];
+  if (!after) return undefined;
   const bug = /^[\s*_-]*bug[*_]*\s*:[*_]*\s*(.+)$/im.exec(outsideFences(lines, fences).join('\n'))?.[1]?.trim();
   return { before: finish(before.lines), after: finish(after.lines), ...(bug ? { bug } : {}) };
 }
