@@ -26,7 +26,7 @@ export interface SynthPair {
 export type DropReason = 'noCode' | 'syntaxError' | 'unchanged' | 'duplicate' | 'modelError';
 export const DROP_REASONS: readonly DropReason[] = ['noCode', 'syntaxError', 'unchanged', 'duplicate', 'modelError'];
 
-/** An explanation shorter than this many words is not one (the model stopped or only repeated the label). */
+/** An explanation with fewer words of prose is not one (the model stopped, repeated the label, or wrote code). */
 const MIN_EXPLANATION_WORDS = 5;
 
 /**
@@ -46,7 +46,10 @@ export function extractPair(answer: string, task: SynthTask, languageId: string)
     if (!first) return undefined;
     const rest = lines.slice(first.close + 1).join('\n').trim().replace(/^[#*_ \t]*explanation[*_ \t]*(?::[*_]*[ \t]*\n?|\n)/i, '');
     const explanation = extractMarkdown(rest);
-    if (explanation.split(/\s+/).filter((w) => /\w/.test(w)).length < MIN_EXPLANATION_WORDS) return undefined;
+    // Prose, not another block of code: its words outside fences count.
+    const explanationLines = toLines(explanation);
+    const prose = outsideFences(explanationLines, findFences(explanationLines)).join(' ');
+    if (prose.split(/\s+/).filter((w) => /\w/.test(w)).length < MIN_EXPLANATION_WORDS) return undefined;
     return { before: finish(first.lines), after: explanation };
   }
   const labelledOld = code.find((f) => showsOldCode(lines, f));

@@ -63,6 +63,18 @@ describe('xencode dataset synth (the command)', () => {
     expect(stderr).toContain(`xencode: wrote 3 dpo rows to ${out}`);
   });
 
+  it('--json: the summary as one JSON object on stdout, the rows in --out', async () => {
+    let stdout = '';
+    vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      stdout += String(chunk);
+      return true;
+    });
+    const out = join(dir, 'explain.jsonl');
+    expect(await xencode('--task', 'explain', '--count', '1', '--max-attempts', '1', '--model', MODEL, '--host', stub.url, '--out', out, '--json')).toBe(1);
+    // The topics' answers are refactor pairs: an explanation is missing, nothing is kept.
+    expect(JSON.parse(stdout)).toMatchObject({ task: 'explain', format: 'sft', asked: 1, attempts: 1, kept: 0, dropped: { noCode: 1 }, syntaxChecked: true, models: [MODEL], out });
+  });
+
   it('exits 1 with the model\'s message when it cannot be reached, and writes nothing', async () => {
     const out = join(dir, 'none.jsonl');
     await stub.goDown();
