@@ -1,9 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Command } from 'commander';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { registerDatasetSynth } from '../../../server/cli/dataset-synth-command.js';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_SETTINGS, type ModelSetting } from '../../../server/config.js';
 import { promptMessages } from '../../../server/engine/actions/prompts.js';
 import { OllamaBackend } from '../../../server/models/ollama-backend.js';
