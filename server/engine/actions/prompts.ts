@@ -11,7 +11,10 @@ import { PACKAGE_ROOT } from '../../paths.js';
 /** Bump when a template changes in a way that should invalidate cached hovers. */
 export const PROMPT_VERSION = 1;
 
-export type PromptName = 'refactor' | 'fix' | 'optimize' | 'document' | 'explain' | 'tests' | 'hover';
+export type PromptName =
+  | 'refactor' | 'fix' | 'optimize' | 'document' | 'explain' | 'tests' | 'hover'
+  // `xencode dataset synth` asks the chat models for training pairs with these.
+  | 'synth-refactor' | 'synth-fix' | 'synth-optimize' | 'synth-explain';
 
 interface Template {
   readonly system: string;
