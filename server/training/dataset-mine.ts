@@ -19,7 +19,7 @@ import { MAX_PARSED_CHARS } from '../documents/document-store.js';
 import { actionMessages, atColumnZero, maxTargetChars } from '../engine/actions/run-action.js';
 import { languageNames } from '../engine/actions/prompts.js';
 import type { ChatMessage } from '../models/backend.js';
-import { countHunks, MAX_CHANGED_FUNCTIONS, messageTasks, parseNumstat, shapeProblem, TASK_EXAMPLES, type MineTask, type ShapeSkip } from './commit-filter.js';
+import { countHunks, MAX_CHANGED_FUNCTIONS, messageTasks, parseNumstat, shapeProblem, TASK_EXAMPLES, type FileChange, type MineTask, type ShapeSkip } from './commit-filter.js';
 import { changedFunctions, grammarFor, type FunctionPair, type PairSkip } from './function-pairs.js';
 import { commitsOf, fileAt, git, GitError, repositoryRoot, type CommitInfo } from './git-history.js';
 
@@ -129,11 +129,10 @@ async function commitPairs(root: string, commit: CommitInfo, maxChars: number, s
   };
   if (!commit.parent) return skipCommit('rootCommit');
   const range = [commit.parent, commit.hash];
-  let numstat: string;
+  let files: FileChange[];
   let patch: string;
   try {
-    numstat = await git(root, ['diff-tree', '-r', '--no-renames', '-z', '--numstat', ...range], 256 * 1024);
-    const files = parseNumstat(numstat);
+    files = parseNumstat(await git(root, ['diff-tree', '-r', '--no-renames', '-z', '--numstat', ...range], 256 * 1024));
     // Files and lines first, from numstat alone: the patch is only read for a commit already known to be small.
     const early = shapeProblem({ files, hunks: 1 }, (p) => grammarFor(p) !== undefined);
     if (early) return skipCommit(early);
@@ -142,7 +141,6 @@ async function commitPairs(root: string, commit: CommitInfo, maxChars: number, s
     if ((err as GitError).tooLarge) return skipCommit('diffTooLarge');
     throw err;
   }
-  const files = parseNumstat(numstat);
   const problem = shapeProblem({ files, hunks: countHunks(patch) }, (p) => grammarFor(p) !== undefined);
   if (problem) return skipCommit(problem);
 
