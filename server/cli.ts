@@ -5,6 +5,7 @@ import { Command } from 'commander';
 import { StderrLogger, routeConsoleToStderr } from './log.js';
 import { PACKAGE_VERSION } from './paths.js';
 import { registerAdapterCommand } from './cli/adapter-command.js';
+import { registerDatasetCommand } from './cli/dataset-command.js';
 import { registerFeedbackCommand } from './cli/feedback-command.js';
 import { registerTrainCommand } from './cli/train-command.js';
 
@@ -65,5 +66,6 @@ async function serveStdio(warmup: boolean, logLevel: string | undefined): Promis
 registerFeedbackCommand(program);
 registerAdapterCommand(program);
 registerTrainCommand(program);
+registerDatasetCommand(program);
 
 await program.parseAsync(process.argv);

@@ -127,7 +127,8 @@ function innermostTarget(doc: OpenDocument, offset: number): SyntaxNode | undefi
   return best;
 }
 
-function declarationTarget(text: string, found: SyntaxNode): ActionTarget {
+/** The target for a node targets.scm captured (widened to an enclosing `export`); dataset mining lists them all. */
+export function declarationTarget(text: string, found: SyntaxNode): ActionTarget {
   let node = found;
   // `export function f` / `export default class` / `export const f = …`: the export goes with the declaration.
   if (node.parent?.type === 'export_statement') node = node.parent;
@@ -172,7 +173,8 @@ const KIND_WORDS: Record<string, string> = {
   expression_statement: 'callback',
 };
 
-function describeNode(node: SyntaxNode): { name?: string; what: string; nameNode?: SyntaxNode } {
+/** A captured node's name and kind word (function, method, class, callback…). */
+export function describeNode(node: SyntaxNode): { name?: string; what: string; nameNode?: SyntaxNode } {
   if (node.type === 'lexical_declaration' || node.type === 'variable_declaration') {
     const declarator = node.namedChildren.find((c) => c.type === 'variable_declarator');
     const value = declarator?.childForFieldName('value');

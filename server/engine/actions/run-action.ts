@@ -6,7 +6,7 @@ import { lineStartOf } from '../../text/lines.js';
 import { buildCompletionContext } from '../../context/context-builder.js';
 import type { OpenDocument } from '../../documents/document-store.js';
 import { countErrorsInText, countSyntaxErrors, type SyntaxLanguage } from '../../documents/syntax.js';
-import type { BackendError, CompletionBackend } from '../../models/backend.js';
+import type { BackendError, ChatMessage, CompletionBackend } from '../../models/backend.js';
 import { askModels, type AskResult, type ChatMember, type LongOutcome, type Parsed } from './ask-models.js';
 import { extractCode, extractDocComment, extractMarkdown } from './extract.js';
 import { contextBlock, fileName, languageNames, promptMessages } from './prompts.js';
@@ -118,18 +118,8 @@ export async function runAction(doc: OpenDocument, request: ActionRequest, env: 
   const text = doc.textDocument.getText();
   const eol: '\n' | '\r\n' = text.includes('\r\n') ? '\r\n' : '\n';
   const unit = detectIndentUnit(text);
-  const names = languageNames(doc.languageId);
   const testUri = action === 'tests' ? testFileFor(doc.uri, doc.languageId) : undefined;
-  const messages = promptMessages(action, {
-    language: names.name,
-    fence: names.fence,
-    file: fileName(doc.uri),
-    target: target.description,
-    code: atColumnZero(target.text, target.indent),
-    context: surroundingContext(doc, target, env.settings.actions.contextChars, names.fence),
-    diagnostics: diagnosticLines(doc, target, request.diagnostics),
-    testFile: testUri ? fileName(testUri) : '',
-  });
+  const messages = actionMessages(doc, action, target, env.settings, diagnosticLines(doc, target, request.diagnostics));
 
   const errorsBefore = doc.tree ? countSyntaxErrors(doc.tree.rootNode) : 0;
   /** "Parses no worse": the document with `change` applied has no more syntax errors than now. */
@@ -216,8 +206,28 @@ export async function runAction(doc: OpenDocument, request: ActionRequest, env: 
   return { kind: 'edit', uri: doc.uri, version: doc.version, changes: [change], summary, provenance };
 }
 
+/**
+ * The chat messages `action` sends for `target` in `doc`: prompts/<action>.md filled in. `diagnostics` is the
+ * problem list a fix names (one `- …` line each). Mined datasets (training/dataset-mine.ts) use it too, so a model
+ * is trained on exactly the prompts it is later asked.
+ */
+export function actionMessages(doc: OpenDocument, action: ActionId, target: ActionTarget, settings: Settings, diagnostics: string): ChatMessage[] {
+  const names = languageNames(doc.languageId);
+  const testUri = action === 'tests' ? testFileFor(doc.uri, doc.languageId) : undefined;
+  return promptMessages(action, {
+    language: names.name,
+    fence: names.fence,
+    file: fileName(doc.uri),
+    target: target.description,
+    code: atColumnZero(target.text, target.indent),
+    context: surroundingContext(doc, target, settings.actions.contextChars, names.fence),
+    diagnostics,
+    testFile: testUri ? fileName(testUri) : '',
+  });
+}
+
 /** The target as if it stood at column 0 (its first line starts after the indentation; the rest still have it). */
-function atColumnZero(code: string, indent: string): string {
+export function atColumnZero(code: string, indent: string): string {
   if (!indent) return code;
   return code
     .split('\n')
