@@ -2,6 +2,7 @@
  * Topics for `xencode dataset synth`: each request names one, so the models write about different things. The order
  * is a seeded shuffle: the same --seed asks for the same topics in the same order, another seed for others.
  */
+import { seededRandom } from '../text/seeded-random.js';
 
 export const SYNTH_DOMAINS: readonly string[] = [
   'invoices, discounts and tax',
@@ -46,17 +47,6 @@ export const SYNTH_DOMAINS: readonly string[] = [
   'aggregating sales by region',
 ];
 
-/** mulberry32: small, seeded, the same sequence on every machine. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The domains in the seed's order (Fisher–Yates); requests take them in turn and start over when they run out. */
 export function domainOrder(seed: number, domains: readonly string[] = SYNTH_DOMAINS): string[] {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { EventStreamError, readEvents, readJsonEvents } from '../../../server/models/sse.js';
+import { seededRandom } from '../../../server/text/seeded-random.js';
 
 /** The bytes split at the given offsets. */
 function chunked(bytes: Uint8Array, cuts: readonly number[]): AsyncIterable<Uint8Array> {
@@ -13,17 +14,6 @@ function chunked(bytes: Uint8Array, cuts: readonly number[]): AsyncIterable<Uint
   })();
 }
 
-/** A seeded generator (mulberry32), so that a failing chunking can be reproduced from the seed in the test name. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];
@@ -49,7 +39,7 @@ describe('readJsonEvents', () => {
       const bytes = stream(lineEnd);
       const expected = [...payloads, { multi: 'line' }];
       for (let seed = 1; seed <= 200; seed++) {
-        const next = random(seed);
+        const next = seededRandom(seed);
         const cuts = Array.from({ length: Math.floor(next() * 40) }, () => Math.floor(next() * bytes.length));
         expect(await collect(readJsonEvents(chunked(bytes, cuts))), `seed ${seed}`).toEqual(expected);
       }
