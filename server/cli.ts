@@ -13,7 +13,7 @@ const program = new Command();
 
 program
   .name('xencode')
-  .description('Offline AI coding assistant: a language server answering from local Ollama models.')
+  .description('Offline AI coding assistant: a language server answering from local models (Ollama, llama.cpp, OpenAI-compatible servers), and the tools that train and serve them.')
   .version(PACKAGE_VERSION, '-v, --version')
   .option('--stdio', 'serve the Language Server Protocol on stdin/stdout (what editors run)')
   .option('--no-warmup', 'do not load the models at start-up')
