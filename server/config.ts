@@ -194,9 +194,12 @@ export function validateSettings(raw: unknown, env: NodeJS.ProcessEnv = process.
  * Lua (Neovim) encodes an empty table as `[]`: an empty array where an object belongs means an empty object, at
  * any depth. Arrays that hold values (`models`) are left alone.
  */
+/** Settings whose value is a list (`models`, `actions.models`, `llamaCpp.args`): an empty one stays a list. */
+const ARRAY_SETTINGS: ReadonlySet<string> = new Set(['models', 'args']);
+
 function emptyArraysAsObjects(record: Record<string, unknown>): void {
   for (const [key, value] of Object.entries(record)) {
-    if (key === 'models') continue;
+    if (ARRAY_SETTINGS.has(key)) continue;
     if (Array.isArray(value) && value.length === 0) record[key] = {};
     else if (value && typeof value === 'object' && !Array.isArray(value)) emptyArraysAsObjects(value as Record<string, unknown>);
   }

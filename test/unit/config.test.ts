@@ -121,6 +121,8 @@ describe('settings from Lua', () => {
     expect(settings.cache.enabled).toBe(true);
     expect(settings.ensemble.method).toBe('vote');
     expect(validateSettings({ models: [] }, {}).problems[0]).toContain('xencode.models');
+    // A list setting stays a list when it is empty.
+    expect(validateSettings({ llamaCpp: { args: [] } }, {})).toMatchObject({ problems: [], settings: { llamaCpp: { args: [] } } });
   });
 });
 
