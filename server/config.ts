@@ -194,8 +194,8 @@ export function validateSettings(raw: unknown, env: NodeJS.ProcessEnv = process.
  * Lua (Neovim) encodes an empty table as `[]`: an empty array where an object belongs means an empty object, at
  * any depth. Arrays that hold values (`models`) are left alone.
  */
-/** Settings whose value is a list (`models`, `actions.models`, `llamaCpp.args`): an empty one stays a list. */
-const ARRAY_SETTINGS: ReadonlySet<string> = new Set(['models', 'args']);
+/** Settings whose value is a list (`models`, `actions.models`, `llamaCpp.args`, a model's `hosts`/`baseUrls`): an empty one stays a list. */
+const ARRAY_SETTINGS: ReadonlySet<string> = new Set(['models', 'args', 'hosts', 'baseUrls']);
 
 function emptyArraysAsObjects(record: Record<string, unknown>): void {
   for (const [key, value] of Object.entries(record)) {
